@@ -1,0 +1,60 @@
+from datetime import UTC, datetime
+
+import pytest
+import time_machine
+
+from tracker.services import findings as services
+
+from .factories import ExamFactory, GovernanceFactory, RadiologistFactory, ReferrerFactory
+
+# A Monday afternoon in winter (GMT), well away from a DST change.
+T0 = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock():
+    """Frozen server time, moved on explicitly with clock.shift(...)/clock.move_to(...)."""
+    with time_machine.travel(T0, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def radiologist(db):
+    return RadiologistFactory(username="radiologist", first_name="Bea", last_name="Jones")
+
+
+@pytest.fixture
+def referrer(db):
+    return ReferrerFactory(username="referrer", first_name="Alex", last_name="Smith")
+
+
+@pytest.fixture
+def stranger(db):
+    """A referrer with no link to any finding in the test."""
+    return ReferrerFactory(username="stranger", first_name="Sam", last_name="Stranger")
+
+
+@pytest.fixture
+def governance(db):
+    return GovernanceFactory(username="governance")
+
+
+@pytest.fixture
+def exam(referrer):
+    return ExamFactory(ordering_clinician=referrer)
+
+
+@pytest.fixture
+def flag(radiologist, exam):
+    """Flag a finding on `exam` now (call inside the `clock` fixture for frozen time)."""
+
+    def _flag(category="critical", **kwargs):
+        return services.finding_flag(
+            actor=kwargs.pop("actor", radiologist),
+            accession_number=kwargs.pop("accession_number", exam.accession_number),
+            category=category,
+            description=kwargs.pop("description", "Large right pneumothorax."),
+            **kwargs,
+        )
+
+    return _flag

@@ -1,0 +1,359 @@
+"""A finding and everything that happens to it on the way to the accountable clinician."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
+
+from .. import clock
+from .people import Exam
+from .policy import Category, Channel, EscalationStep, Outcome
+
+
+class Status(models.TextChoices):
+    AWAITING_CONTACT = "awaiting_contact", "Awaiting contact"
+    COMMUNICATED = "communicated", "Communicated (read back)"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    CLOSED = "closed", "Closed"
+    CANCELLED = "cancelled", "Cancelled"
+    ENTERED_IN_ERROR = "entered_in_error", "Entered in error"
+
+
+# The only moves a finding's status may make. Services consult this table and nothing else.
+TRANSITIONS = {
+    Status.AWAITING_CONTACT: {Status.COMMUNICATED, Status.CANCELLED, Status.ENTERED_IN_ERROR},
+    # Back to awaiting contact only when the clinician told declines it ("not my patient").
+    Status.COMMUNICATED: {
+        Status.ACKNOWLEDGED,
+        Status.AWAITING_CONTACT,
+        Status.CANCELLED,
+        Status.ENTERED_IN_ERROR,
+    },
+    Status.ACKNOWLEDGED: {Status.CLOSED, Status.CANCELLED, Status.ENTERED_IN_ERROR},
+    Status.CLOSED: {Status.ENTERED_IN_ERROR},
+    Status.CANCELLED: set(),
+    Status.ENTERED_IN_ERROR: set(),
+}
+OPEN_STATUSES = [Status.AWAITING_CONTACT, Status.COMMUNICATED, Status.ACKNOWLEDGED]
+VOIDED_STATUSES = [Status.CANCELLED, Status.ENTERED_IN_ERROR]
+
+
+class BreachReason(models.TextChoices):
+    REFERRER_UNREACHABLE = "referrer_unreachable", "Referrer unreachable"
+    WRONG_CONTACT_DETAILS = "wrong_contact_details", "Wrong contact details"
+    RADIOLOGIST_DELAY = "radiologist_delay", "Radiologist delay"
+    SYSTEM_FAILURE = "system_failure", "System failure"
+    OTHER = "other", "Other"
+
+
+class PlannedAction(models.TextChoices):
+    PATIENT_CONTACTED = "patient_contacted", "Patient contacted / recalled"
+    ADMITTED = "admitted", "Admitted / sent to ED"
+    TREATMENT_STARTED = "treatment_started", "Treatment started or changed"
+    REFERRED = "referred", "Referred to specialist"
+    FURTHER_IMAGING = "further_imaging", "Further imaging or tests arranged"
+    ALREADY_ACTIONED = "already_actioned", "Already known and actioned"
+    OTHER = "other", "Other (see note)"
+
+
+@dataclass(frozen=True)
+class DeadlineState:
+    """What the worklists show: a pure function of the stored deadlines and `now`."""
+
+    state: str  # "none", "on_track", "warning", "overdue", "met", "late"
+    remaining: timedelta | None  # negative when overdue
+
+    @property
+    def is_overdue(self):
+        return self.state == "overdue"
+
+
+class FindingQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(status__in=OPEN_STATUSES)
+
+    def awaiting_contact(self):
+        return self.filter(status=Status.AWAITING_CONTACT)
+
+    def overdue(self, now=None):
+        """Past the contact deadline with no successful communication yet."""
+        now = now or clock.now()
+        return self.awaiting_contact().filter(contact_due_at__lt=now)
+
+    def due_within(self, delta, now=None):
+        """Not yet overdue, and due in the next `delta`."""
+        now = now or clock.now()
+        return self.awaiting_contact().filter(
+            contact_due_at__gte=now, contact_due_at__lte=now + delta
+        )
+
+    def unacknowledged(self):
+        """Communicated, waiting for the responsible clinician to acknowledge."""
+        return self.filter(status=Status.COMMUNICATED)
+
+    def acknowledgement_overdue(self, now=None):
+        now = now or clock.now()
+        return self.unacknowledged().filter(acknowledgement_due_at__lt=now)
+
+    def communicated_on_time(self):
+        return self.exclude(status__in=VOIDED_STATUSES).filter(
+            Q(communicated_at__isnull=False)
+            & (Q(contact_due_at__isnull=True) | Q(communicated_at__lte=F("contact_due_at")))
+        )
+
+    def breached(self, now=None):
+        """Communicated after the deadline, or still not communicated with the deadline gone."""
+        now = now or clock.now()
+        return self.exclude(status__in=VOIDED_STATUSES).filter(
+            Q(communicated_at__gt=F("contact_due_at"))
+            | Q(communicated_at__isnull=True, contact_due_at__lt=now)
+        )
+
+    def for_worklist(self):
+        return self.select_related(
+            "exam__patient",
+            "exam__referring_department",
+            "flagged_by",
+            "responsible_clinician__department",
+        )
+
+
+class Finding(models.Model):
+    exam = models.ForeignKey(Exam, on_delete=models.PROTECT, related_name="findings")
+    description = models.TextField()
+    category = models.CharField(max_length=20, choices=Category.choices)
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.AWAITING_CONTACT, editable=False
+    )
+    flagged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="findings_flagged"
+    )
+    flagged_at = models.DateTimeField(editable=False)
+    # Exactly one accountable clinician at any moment: a single non-null reference.
+    responsible_clinician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="findings_responsible"
+    )
+    # Deadlines are fixed when flagged (from the policy then in force) and stored, so that a
+    # later policy change does not move them and the sweep asks one indexed question.
+    contact_due_at = models.DateTimeField(null=True, blank=True, editable=False)
+    warning_at = models.DateTimeField(null=True, blank=True, editable=False)
+    acknowledgement_window = models.DurationField(null=True, blank=True, editable=False)
+    communicated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    acknowledgement_due_at = models.DateTimeField(null=True, blank=True, editable=False)
+    acknowledged_at = models.DateTimeField(null=True, blank=True, editable=False)
+    closed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    breach_reason = models.CharField(max_length=30, choices=BreachReason.choices, blank=True)
+    breach_reason_text = models.TextField(blank=True)
+    void_reason = models.TextField(
+        blank=True, help_text="Why it was cancelled or marked entered-in-error."
+    )
+    submission_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+    history = HistoricalRecords()
+
+    objects = FindingQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["contact_due_at", "flagged_at"]
+        indexes = [
+            # What the worklists and the escalation sweep ask: open findings by due time.
+            models.Index(
+                fields=["contact_due_at"],
+                condition=Q(status="awaiting_contact"),
+                name="finding_awaiting_due_idx",
+            ),
+            models.Index(
+                fields=["acknowledgement_due_at"],
+                condition=Q(status="communicated"),
+                name="finding_unack_due_idx",
+            ),
+            models.Index(
+                fields=["responsible_clinician", "status"], name="finding_responsible_idx"
+            ),
+            models.Index(fields=["flagged_at"], name="finding_flagged_at_idx"),
+            models.Index(fields=["category", "flagged_at"], name="finding_category_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status__in=VOIDED_STATUSES) | ~Q(void_reason=""),
+                name="finding_voided_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(communicated_at__isnull=True) | Q(communicated_at__gte=F("flagged_at")),
+                name="finding_communicated_after_flagged",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_category_display()} finding on {self.exam.accession_number}"
+
+    @property
+    def is_open(self):
+        return self.status in OPEN_STATUSES
+
+    @property
+    def was_communicated_late(self):
+        return (
+            self.communicated_at is not None
+            and self.contact_due_at is not None
+            and self.communicated_at > self.contact_due_at
+        )
+
+    @property
+    def is_returned_to_radiologist(self):
+        """Declined by the referrer: the radiologist must re-route it."""
+        return self.responsible_clinician_id == self.flagged_by_id
+
+    def deadline_state(self, now):
+        if self.status == Status.AWAITING_CONTACT:
+            if self.contact_due_at is None:
+                return DeadlineState("none", None)
+            remaining = self.contact_due_at - now
+            if remaining < timedelta(0):
+                return DeadlineState("overdue", remaining)
+            if self.warning_at is not None and now >= self.warning_at:
+                return DeadlineState("warning", remaining)
+            return DeadlineState("on_track", remaining)
+        if self.status == Status.COMMUNICATED and self.acknowledgement_due_at is not None:
+            remaining = self.acknowledgement_due_at - now
+            return DeadlineState("overdue" if remaining < timedelta(0) else "on_track", remaining)
+        if self.communicated_at is None:
+            return DeadlineState("none", None)
+        return DeadlineState("late" if self.was_communicated_late else "met", None)
+
+
+class CommunicationAttempt(models.Model):
+    finding = models.ForeignKey(Finding, on_delete=models.PROTECT, related_name="attempts")
+    caller = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="attempts_made"
+    )
+    attempted_at = models.DateTimeField(editable=False)
+    # Whom they reached: a user, or a person without an account described in free text.
+    contacted_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="attempts_received",
+    )
+    contact_name = models.CharField(max_length=120, blank=True)
+    contact_role = models.CharField(max_length=120, blank=True)
+    contact_number = models.CharField(max_length=40, blank=True)
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    outcome = models.CharField(max_length=30, choices=Outcome.choices)
+    counts_as_communication = models.BooleanField(default=False, editable=False)
+    notes = models.TextField(blank=True)
+    submission_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["attempted_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(contacted_user__isnull=False) | ~Q(contact_name=""),
+                name="attempt_names_whom",
+            ),
+        ]
+
+    def __str__(self):
+        return (
+            f"{self.get_channel_display()} to {self.contact_display}: {self.get_outcome_display()}"
+        )
+
+    @property
+    def contact_display(self):
+        if self.contacted_user_id:
+            return self.contacted_user.display_name
+        return self.contact_name
+
+
+class Acknowledgement(models.Model):
+    finding = models.OneToOneField(
+        Finding, on_delete=models.PROTECT, related_name="acknowledgement"
+    )
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="acknowledgements"
+    )
+    acknowledged_at = models.DateTimeField(editable=False)
+    planned_action = models.CharField(max_length=30, choices=PlannedAction.choices)
+    note = models.TextField(blank=True)
+    submission_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+    history = HistoricalRecords()
+
+    def __str__(self):
+        return f"Acknowledged by {self.acknowledged_by} ({self.get_planned_action_display()})"
+
+
+class HandoverKind(models.TextChoices):
+    HANDOVER = "handover", "Handed over"
+    DECLINED = "declined", "Declined (returned to radiologist)"
+    REROUTED = "rerouted", "Re-routed by radiologist"
+
+
+class Handover(models.Model):
+    """A change of the accountable clinician, with who did it and why."""
+
+    finding = models.ForeignKey(Finding, on_delete=models.PROTECT, related_name="handovers")
+    kind = models.CharField(max_length=20, choices=HandoverKind.choices)
+    from_clinician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="handovers_from"
+    )
+    to_clinician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="handovers_to"
+    )
+    made_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="handovers_made"
+    )
+    made_at = models.DateTimeField(editable=False)
+    reason = models.TextField()
+    submission_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["made_at"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.from_clinician} → {self.to_clinician}"
+
+
+class EscalationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped (no recipient)"
+
+
+class Escalation(models.Model):
+    """One step of the escalation chain for one finding, created once (database rule)."""
+
+    finding = models.ForeignKey(Finding, on_delete=models.PROTECT, related_name="escalations")
+    step = models.CharField(max_length=40, choices=EscalationStep.choices)
+    # Reminders repeat: the n-th reminder of a step is its own row.
+    sequence = models.PositiveIntegerField(default=0)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="escalations_received",
+    )
+    due_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=clock.now, editable=False)
+    status = models.CharField(
+        max_length=20, choices=EscalationStatus.choices, default=EscalationStatus.PENDING
+    )
+    sent_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["due_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["finding", "step", "sequence"], name="escalation_once_per_step"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_step_display()} for finding {self.finding_id}"

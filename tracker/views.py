@@ -1,0 +1,14 @@
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+from django.utils import timezone
+
+from .access import visible_findings
+from .models import Finding
+
+
+@login_required
+def home(request):
+    findings = visible_findings(request.user, Finding.objects.open().for_worklist())[:200]
+    now = timezone.now()
+    rows = [(f, f.deadline_state(now)) for f in findings]
+    return render(request, "tracker/home.html", {"rows": rows, "now": now})
