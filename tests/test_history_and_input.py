@@ -245,3 +245,13 @@ def test_seed_demo_refuses_outside_demo_mode(db, settings):
     settings.DEMO_MODE = False
     with pytest.raises(Exception, match="demo mode only"):
         call_command("seed_demo", verbosity=0)
+
+
+def test_running_seed_demo_again_writes_no_new_history(db, settings):
+    settings.DEMO_MODE = True
+    call_command("seed_demo", verbosity=0)
+    from tracker.models import User
+
+    before = User.history.count()
+    call_command("seed_demo", verbosity=0)
+    assert User.history.count() == before

@@ -254,14 +254,21 @@ class Command(BaseCommand):
             cover = row.pop("covering_colleague", None)
             dept = row.pop("department", None)
             user = User.objects.filter(username=username).first() or User(username=username)
-            for field, value in row.items():
+            wanted = {
+                **row,
+                "department": departments.get(dept),
+                "email": f"{username}@demo.invalid",
+                "covering_colleague": users.get(cover),
+            }
+            changed = user.pk is None or any(getattr(user, f) != v for f, v in wanted.items())
+            for field, value in wanted.items():
                 setattr(user, field, value)
-            user.department = departments.get(dept)
-            user.email = f"{username}@demo.invalid"
-            user.covering_colleague = users.get(cover)
-            user.set_password(DEMO_PASSWORD)
-            user._change_reason = "Demo data"
-            user.save()
+            if not user.check_password(DEMO_PASSWORD):
+                user.set_password(DEMO_PASSWORD)
+                changed = True
+            if changed:  # a re-run leaves no new history rows
+                user._change_reason = "Demo data"
+                user.save()
             users[username] = user
             if lead_of and departments[lead_of].lead_id != user.pk:
                 departments[lead_of].lead = user
