@@ -3,6 +3,7 @@ from datetime import UTC, datetime
 import pytest
 import time_machine
 
+from tracker.audit import triggers
 from tracker.services import findings as services
 
 from .factories import ExamFactory, GovernanceFactory, RadiologistFactory, ReferrerFactory
@@ -58,3 +59,21 @@ def flag(radiologist, exam):
         )
 
     return _flag
+
+
+@pytest.fixture(autouse=True)
+def _audit_tables_append_only_except_when_emptied(django_db_blocker):
+    """The audit tables refuse UPDATE/DELETE/TRUNCATE (tracker/audit/triggers.py). pytest-django
+    empties the database after each transactional test, so that flush alone runs in maintenance
+    mode; every test body runs with the triggers enforcing."""
+    from django.db import connection
+
+    def set_maintenance(on):
+        with django_db_blocker.unblock():
+            triggers.maintenance(on)
+
+    set_maintenance(False)
+    yield
+    if connection.connection is not None and not connection.in_atomic_block:
+        # A transactional test: pytest-django's flush comes next.
+        set_maintenance(True)

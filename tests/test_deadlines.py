@@ -120,9 +120,9 @@ def test_a_policy_change_does_not_move_existing_deadlines(clock, flag):
 
 
 def test_a_site_can_rename_a_category_and_set_its_own_window(clock, flag):
-    CommunicationPolicy.objects.filter(category="significant").update(
-        label="Urgent", contact_deadline=timedelta(hours=4)
-    )
+    policy = CommunicationPolicy.objects.get(category="significant")
+    policy.label, policy.contact_deadline = "Urgent", timedelta(hours=4)
+    policy.save()  # as the admin does; QuerySet.update() would bypass history
     finding = flag("significant")
     assert finding.contact_due_at - finding.flagged_at == timedelta(hours=4)
     assert str(CommunicationPolicy.objects.get(category="significant")) == "Urgent"

@@ -99,3 +99,85 @@ def actions_for(user, finding):
         "void": finding.is_open and can_void(user, finding),
         "close": finding.status == Status.ACKNOWLEDGED and can_close(user, finding),
     }
+
+
+def can_view_access_log(user):
+    """The read access log (who viewed what) is for governance leads."""
+    return user.is_authenticated and user.has_role(Role.GOVERNANCE)
+
+
+# --- The access-control matrix -------------------------------------------------------------
+# Expected status of a GET to every URL pattern of the project, per role, checked by
+# tests/security/test_access_matrix.py, which walks the URL resolver: a URL that is not matched
+# here fails that test by name. Keys are "namespace:url_name" (fnmatch patterns allowed); the
+# first matching rule wins. 302 for anonymous = sent to the login page. 404 = not yours (or not
+# there): object-level refusals never reveal that the object exists.
+ROLES = ("anonymous", "radiologist", "referrer", "governance", "administrator")
+# Read-only clinical records in the admin (tracker/admin.py ReadOnlyClinicalAdmin).
+CLINICAL_ADMIN = (
+    "finding",
+    "patient",
+    "exam",
+    "communicationattempt",
+    "acknowledgement",
+    "handover",
+    "escalation",
+    "findingaccess",
+    "auditentry",
+)
+
+
+def _expect(anonymous, radiologist, referrer, governance, administrator):
+    statuses = (anonymous, radiologist, referrer, governance, administrator)
+    return dict(zip(ROLES, statuses, strict=True))
+
+
+SIGNED_IN = _expect(302, 200, 200, 200, 200)
+ANYONE = _expect(200, 200, 200, 200, 200)
+GOVERNANCE_ONLY = _expect(302, 404, 404, 200, 404)
+# Non-staff are sent to the admin login page; administrators are staff.
+ADMIN_ONLY = _expect(302, 302, 302, 302, 200)
+ADMIN_REFUSED = _expect(302, 302, 302, 302, 403)
+ADMIN_POST_ONLY = _expect(302, 302, 302, 302, 405)
+
+URL_ACCESS = [
+    ("home", SIGNED_IN),
+    ("login", ANYONE),
+    ("logout", _expect(405, 405, 405, 405, 405)),  # POST only (CSRF-protected)
+    ("password_change", SIGNED_IN),
+    ("password_change_done", SIGNED_IN),
+    ("password_reset", ANYONE),
+    ("password_reset_done", ANYONE),
+    ("password_reset_confirm", ANYONE),  # an invalid token shows "link invalid"
+    ("password_reset_complete", ANYONE),
+    ("audit:finding_access_log", GOVERNANCE_ONLY),
+    ("admin:login", _expect(200, 200, 200, 200, 302)),  # staff already signed in: redirected
+    ("admin:logout", ADMIN_POST_ONLY),
+    # Administrators configure; they never add, change, delete or revert clinical records.
+    *[(f"admin:tracker_{m}_add", ADMIN_REFUSED) for m in CLINICAL_ADMIN],
+    *[(f"admin:tracker_{m}_delete", ADMIN_REFUSED) for m in CLINICAL_ADMIN],
+    *[(f"admin:tracker_{m}_simple_history", ADMIN_REFUSED) for m in CLINICAL_ADMIN],
+    # Configuration is not deleted either (it is referenced by history); policy rows are fixed.
+    ("admin:tracker_*_delete", ADMIN_REFUSED),
+    ("admin:tracker_communicationpolicy_add", ADMIN_REFUSED),
+    ("admin:tracker_*_simple_history", ADMIN_REFUSED),
+    ("admin:*", ADMIN_ONLY),
+]
+
+# URL patterns whose arguments name a clinical object, and which kind: the IDOR test
+# (tests/security/test_idor.py) changes the id to one the user may not see and expects 404.
+OBJECT_URLS = {
+    "audit:finding_access_log": "finding",
+}
+# URL patterns with arguments that name no clinical object (tokens, admin internals).
+NON_OBJECT_URLS = {"password_reset_confirm"}
+
+
+def expected_status(url_name, role):
+    """The matrix entry for a URL name and role, or None when the URL is not in the matrix."""
+    from fnmatch import fnmatchcase
+
+    for pattern, statuses in URL_ACCESS:
+        if fnmatchcase(url_name, pattern):
+            return statuses[role]
+    return None

@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
+from .audit.access import AccessLoggedAdminMixin
 from .models import (
     Acknowledgement,
     Channel,
@@ -112,7 +113,7 @@ class CommunicationPolicyAdmin(NoDeleteAdmin):
 
 
 @admin.register(Patient)
-class PatientAdmin(ReadOnlyClinicalAdmin):
+class PatientAdmin(AccessLoggedAdminMixin, ReadOnlyClinicalAdmin):
     list_display = ("identifier", "family_name", "given_name", "date_of_birth")
     search_fields = ("identifier", "family_name")
 
@@ -143,7 +144,7 @@ class AttemptInline(admin.TabularInline):
 
 
 @admin.register(Finding)
-class FindingAdmin(ReadOnlyClinicalAdmin):
+class FindingAdmin(AccessLoggedAdminMixin, ReadOnlyClinicalAdmin):
     list_display = (
         "id",
         "exam",
@@ -184,3 +185,6 @@ class HandoverAdmin(ReadOnlyClinicalAdmin):
 class EscalationAdmin(ReadOnlyClinicalAdmin):
     list_display = ("finding", "step", "sequence", "recipient", "due_at", "status", "sent_at")
     list_filter = ("step", "status")
+
+
+from .audit import admin as _audit_admin  # noqa: E402, F401 - registers the audit tables

@@ -139,3 +139,76 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
+
+# --- Security and audit (issue 6) ------------------------------------------------------------
+INSTALLED_APPS += ["axes"]  # must stay after django.contrib.auth
+MIDDLEWARE.insert(1, "csp.middleware.CSPMiddleware")
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "tracker.security.middleware.InactivityLogoutMiddleware",
+)
+MIDDLEWARE += [
+    "tracker.security.middleware.PermissionDenialLogMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires
+]
+# Axes checks lock-outs first; it has no get_user(), so client.force_login() still uses
+# ModelBackend and is unaffected.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.5)  # hours
+# Per account (shared ward computers share an address) and per address for username spraying.
+AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+
+INACTIVITY_TIMEOUT_MINUTES = env.int("INACTIVITY_TIMEOUT_MINUTES", default=15)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+# No inline scripts or styles anywhere (admin included); static files come from our origin.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# History is never rewritten, not even by reverting through the admin.
+SIMPLE_HISTORY_REVERT_DISABLED = True
+DEFAULT_EXCEPTION_REPORTER_FILTER = "tracker.security.logging.PatientSafeExceptionReporterFilter"
+
+# Audit chain seals: the HMAC key lives only in the environment, never in the database.
+AUDIT_HMAC_KEY = env("AUDIT_HMAC_KEY", default="")
+AUDIT_SEAL_PATH = env("AUDIT_SEAL_PATH", default=str(VAR_DIR / "audit-seals.jsonl"))
+AUDIT_SEAL_INTERVAL_MINUTES = env.int("AUDIT_SEAL_INTERVAL_MINUTES", default=5)
+CELERY_BEAT_SCHEDULE = globals().get("CELERY_BEAT_SCHEDULE", {})
+CELERY_BEAT_SCHEDULE["seal-audit-chain"] = {
+    "task": "tracker.audit.seal_audit_chain",
+    "schedule": AUDIT_SEAL_INTERVAL_MINUTES * 60,
+}
+
+LOGGING["filters"] = {"redact": {"()": "tracker.security.logging.RedactPatientDataFilter"}}
+LOGGING["handlers"]["console"]["filters"] = ["redact"]
+LOGGING["formatters"]["security"] = {"format": "%(asctime)s SECURITY %(message)s"}
+LOGGING["handlers"]["security"] = {
+    "class": "logging.StreamHandler",
+    "formatter": "security",
+    "filters": ["redact"],
+}
+LOGGING["loggers"] = {
+    "tracker.security": {"handlers": ["security"], "level": "INFO", "propagate": False},
+    "axes": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+}

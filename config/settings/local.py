@@ -5,3 +5,5 @@ from .base import env
 
 DEBUG = env.bool("DEBUG", default=True)
 DEMO_MODE = env.bool("DEMO_MODE", default=True)
+# Demo only: a fixed key so that `make run` can seal the audit chain. Production requires its own.
+AUDIT_HMAC_KEY = env("AUDIT_HMAC_KEY", default="demo-audit-key-not-secret")

@@ -42,3 +42,12 @@ SECURE_HSTS_PRELOAD = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+SESSION_COOKIE_SAMESITE = "Lax"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# The audit chain is sealed with a key that is not in the database and to a file outside it.
+AUDIT_HMAC_KEY = env("AUDIT_HMAC_KEY")  # no default: refuse to start without one
+if len(AUDIT_HMAC_KEY) < 32:
+    raise ImproperlyConfigured("Set AUDIT_HMAC_KEY to at least 32 random characters.")
+AUDIT_SEAL_PATH = env("AUDIT_SEAL_PATH")

@@ -6,6 +6,8 @@ DEBUG = False
 DEMO_MODE = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+AUDIT_HMAC_KEY = "test-audit-key"  # noqa: S105 - tests only
+AUDIT_SEAL_PATH = ""  # each test that seals points this at its own tmp_path
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A file, not shared-cache memory: threads and worker processes in the tests then see the

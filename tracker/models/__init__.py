@@ -1,3 +1,4 @@
+from .audit import AuditEntry, FindingAccess
 from .findings import (
     Acknowledgement,
     BreachReason,
@@ -15,6 +16,7 @@ from .policy import Category, Channel, CommunicationPolicy, EscalationStep, Outc
 
 __all__ = [
     "Acknowledgement",
+    "AuditEntry",
     "BreachReason",
     "Category",
     "Channel",
@@ -25,6 +27,7 @@ __all__ = [
     "EscalationStatus",
     "EscalationStep",
     "Exam",
+    "FindingAccess",
     "Finding",
     "Handover",
     "HandoverKind",

@@ -1,0 +1,136 @@
+"""The hash chain: every history row (any model with HistoricalRecords, including those added
+later) and every read-access record becomes the next link of ONE global chain, in the same
+transaction that writes the row.
+
+Why global and how it stays linear under concurrency: docs/architecture.md ("Audit chain").
+"""
+
+import hashlib
+import json
+from datetime import UTC, date, datetime
+
+from django.apps import apps
+from django.db import connection, transaction
+from simple_history.models import HistoricalChanges
+
+from .. import clock
+
+GENESIS_HASH = "0" * 64
+# pg_advisory_xact_lock key: "AUDITCHN" as a 64-bit integer. Held until the writing
+# transaction commits, so two processes never read the same head.
+CHAIN_LOCK_KEY = int.from_bytes(b"AUDITCHN", "big") & 0x7FFFFFFFFFFFFFFF
+ACCESS_STREAM = "tracker.findingaccess"
+
+
+def stream_of(model):
+    return model._meta.label_lower
+
+
+def audited_models():
+    """Every table the chain covers: all historical models of every app, plus the access log."""
+    models = [m for m in apps.get_models() if issubclass(m, HistoricalChanges)]
+    models.append(apps.get_model("tracker", "FindingAccess"))
+    return sorted(models, key=stream_of)
+
+
+def audited_model(stream):
+    model = apps.get_model(stream)
+    if not (issubclass(model, HistoricalChanges) or stream == ACCESS_STREAM):
+        raise LookupError(f"{stream} is not an audited table")
+    return model
+
+
+def _canonical(value):
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat() if value.tzinfo else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool | int | float | str) or value is None:
+        return value
+    if isinstance(value, dict | list):
+        return value
+    return str(value)  # Decimal, UUID, timedelta, ...
+
+
+def content_hash(row):
+    """sha256 over every stored column of the row, as read from the database."""
+    fields = {f.attname: _canonical(f.value_from_object(row)) for f in row._meta.concrete_fields}
+    payload = json.dumps(
+        {"table": row._meta.db_table, "fields": fields}, sort_keys=True, separators=(",", ":")
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def entry_hash(seq, stream, record_id, content, prev):
+    payload = f"{seq}|{stream}|{record_id}|{content}|{prev}"
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _lock_chain():
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
+    # SQLite: the settings open every transaction IMMEDIATE, so writers are already serialised.
+
+
+def head():
+    """(seq, entry_hash) of the last link; (0, GENESIS_HASH) for an empty chain."""
+    from ..models.audit import AuditEntry
+
+    last = AuditEntry.objects.order_by("-seq").values_list("seq", "entry_hash").first()
+    return last or (0, GENESIS_HASH)
+
+
+def append(row):
+    """Chain `row` (already saved). Runs inside the caller's transaction when there is one, so
+    the row and its link commit or roll back together."""
+    from ..models.audit import AuditEntry
+
+    model = type(row)
+    stream = stream_of(model)
+    with transaction.atomic():
+        _lock_chain()
+        # Hash the row as the database holds it, exactly as verify_audit will read it back.
+        stored = model._default_manager.get(pk=row.pk)
+        seq, prev = head()
+        seq += 1
+        content = content_hash(stored)
+        record_id = str(row.pk)
+        return AuditEntry.objects.create(
+            seq=seq,
+            stream=stream,
+            record_id=record_id,
+            content_hash=content,
+            prev_hash=prev,
+            entry_hash=entry_hash(seq, stream, record_id, content, prev),
+            recorded_at=clock.now(),
+        )
+
+
+def on_history_row(sender, history_instance, **kwargs):
+    append(history_instance)
+
+
+def on_access_row(sender, instance, created, raw=False, **kwargs):
+    if created and not raw:
+        append(instance)
+
+
+def adopt_unchained():
+    """Chain every audited row that has no link yet, table by table in primary-key order.
+
+    Used once by migration 0004 for rows written before the chain existed (the default policy's
+    first history rows), so the chain starts complete. Not for routine use: verify_audit
+    reports an unchained row as tampering.
+    """
+    from ..models.audit import AuditEntry
+
+    adopted = 0
+    for model in audited_models():
+        stream = stream_of(model)
+        chained = set(AuditEntry.objects.filter(stream=stream).values_list("record_id", flat=True))
+        for row in model._default_manager.order_by("pk").iterator():
+            if str(row.pk) not in chained:
+                append(row)
+                adopted += 1
+    return adopted
