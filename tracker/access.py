@@ -156,11 +156,23 @@ URL_ACCESS = [
     # Administrators configure; they never add, change, delete or revert clinical records.
     *[(f"admin:tracker_{m}_add", ADMIN_REFUSED) for m in CLINICAL_ADMIN],
     *[(f"admin:tracker_{m}_delete", ADMIN_REFUSED) for m in CLINICAL_ADMIN],
-    *[(f"admin:tracker_{m}_simple_history", ADMIN_REFUSED) for m in CLINICAL_ADMIN],
     # Configuration is not deleted either (it is referenced by history); policy rows are fixed.
     ("admin:tracker_*_delete", ADMIN_REFUSED),
     ("admin:tracker_communicationpolicy_add", ADMIN_REFUSED),
-    ("admin:tracker_*_simple_history", ADMIN_REFUSED),
+    # A past version is shown read-only; a POST (revert) is refused (tested separately).
+    ("admin:tracker_*_simple_history", ADMIN_ONLY),
+    # Without its term/app_label/model_name/field_name parameters the admin refuses it.
+    ("admin:autocomplete", ADMIN_REFUSED),
+    # No clinical model has a public page in the admin sense ("view on site").
+    ("admin:view_on_site", _expect(302, 302, 302, 302, 404)),
+    # Lock-out records are written by django-axes only; administrators may delete an
+    # attempt record to unlock an account.
+    (
+        "admin:axes_*_add",
+        ADMIN_REFUSED,
+    ),  # Django's old-style "<id>/" admin URLs redirect to "<id>/change/" (then as above).
+    ("admin:<route admin/*/<path:object_id>/>", _expect(302, 302, 302, 302, 302)),
+    ("admin:<route admin/(?P<url>.*)$>", _expect(302, 302, 302, 302, 404)),  # catch-all
     ("admin:*", ADMIN_ONLY),
 ]
 

@@ -4,6 +4,7 @@ read-only here, with their history: every change to them goes through the servic
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import PermissionDenied
 from simple_history.admin import SimpleHistoryAdmin
 
 from .audit.access import AccessLoggedAdminMixin
@@ -23,7 +24,17 @@ from .models import (
 )
 
 
-class ReadOnlyClinicalAdmin(SimpleHistoryAdmin):
+class HistoryAdmin(SimpleHistoryAdmin):
+    """History is viewable. Reverting is off (SIMPLE_HISTORY_REVERT_DISABLED only hides the
+    button; simple-history still saves a POST to the past-version page, so refuse it here)."""
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method != "GET":
+            raise PermissionDenied("Past versions are shown, never restored.")
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+class ReadOnlyClinicalAdmin(HistoryAdmin):
     """Viewable with history; not addable, editable or deletable (nothing is ever deleted)."""
 
     def has_add_permission(self, request, obj=None):
@@ -36,7 +47,7 @@ class ReadOnlyClinicalAdmin(SimpleHistoryAdmin):
         return False
 
 
-class NoDeleteAdmin(SimpleHistoryAdmin):
+class NoDeleteAdmin(HistoryAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 

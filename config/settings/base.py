@@ -162,6 +162,7 @@ AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.5)  # hours
 # Per account (shared ward computers share an address) and per address for username spraying.
 AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
 
 INACTIVITY_TIMEOUT_MINUTES = env.int("INACTIVITY_TIMEOUT_MINUTES", default=15)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
