@@ -167,10 +167,8 @@ URL_ACCESS = [
     ("admin:view_on_site", _expect(302, 302, 302, 302, 404)),
     # Lock-out records are written by django-axes only; administrators may delete an
     # attempt record to unlock an account.
-    (
-        "admin:axes_*_add",
-        ADMIN_REFUSED,
-    ),  # Django's old-style "<id>/" admin URLs redirect to "<id>/change/" (then as above).
+    ("admin:axes_*_add", ADMIN_REFUSED),
+    # Django's old-style "<id>/" admin URLs redirect to "<id>/change/" (then as above).
     ("admin:<route admin/*/<path:object_id>/>", _expect(302, 302, 302, 302, 302)),
     ("admin:<route admin/(?P<url>.*)$>", _expect(302, 302, 302, 302, 404)),  # catch-all
     ("admin:*", ADMIN_ONLY),
