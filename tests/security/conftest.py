@@ -1,5 +1,4 @@
 import pytest
-from django.conf import settings
 from django.contrib.auth.models import Group
 from django.test import Client
 from django_celery_beat.models import (
@@ -15,19 +14,6 @@ from tracker import clock as server_clock
 from tracker.audit.access import access_record
 from tracker.models import Channel, Escalation, EscalationStep, Outcome, PlannedAction, Role
 from tracker.services import findings as services
-
-
-def pytest_collection_modifyitems(config, items):
-    """Tests marked `postgresql` prove PostgreSQL-only behaviour (row locks across connections).
-    They are deselected, not skipped, on the SQLite run: CI's PostgreSQL run executes them."""
-    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        return
-    keep, drop = [], []
-    for item in items:
-        (drop if item.get_closest_marker("postgresql") else keep).append(item)
-    if drop:
-        config.hook.pytest_deselected(items=drop)
-        items[:] = keep
 
 
 @pytest.fixture

@@ -86,7 +86,6 @@ def test_the_orm_cannot_delete_history_either(clock, flag):
     assert finding.history.count() == 1
 
 
-@pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True)
 def test_two_processes_writing_history_at_once_do_not_fork_the_chain(radiologist, referrer):
     exams = [ExamFactory(ordering_clinician=referrer) for _ in range(12)]
