@@ -159,8 +159,10 @@ AUTHENTICATION_BACKENDS = [
 ]
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.5)  # hours
-# Per account (shared ward computers share an address) and per address for username spraying.
-AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
+# An account from one address: a ward's computers share an address behind the hospital proxy, so
+# locking an address would lock out the whole ward, and locking an account everywhere would let
+# anyone lock a clinician out by typing wrong passwords (both availability hazards).
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 

@@ -122,3 +122,12 @@ def test_security_log_records_are_warnings_for_failures(clock, referrer, caplog)
     attempt(Client(), "referrer", "wrong-guess-123")
     record = next(r for r in caplog.records if r.name == "tracker.security")
     assert record.levelno == logging.WARNING
+
+
+def test_a_lock_out_from_one_computer_does_not_lock_the_clinician_out_elsewhere(clock, referrer):
+    attacker = Client(REMOTE_ADDR="10.1.1.66")
+    for _ in range(5):
+        attempt(attacker, "referrer", "wrong-guess-123")
+    assert attempt(attacker, "referrer", PASSWORD).status_code == 429
+    ward = Client(REMOTE_ADDR="10.2.2.20")
+    assert attempt(ward, "referrer", PASSWORD).status_code == 302
