@@ -88,7 +88,8 @@ def append(row):
 
     model = type(row)
     stream = stream_of(model)
-    with transaction.atomic():
+    # No savepoint: if the link fails, the row it would cover must not commit either.
+    with transaction.atomic(savepoint=False):
         _lock_chain()
         # Hash the row as the database holds it, exactly as verify_audit will read it back.
         stored = model._default_manager.get(pk=row.pk)
