@@ -151,10 +151,10 @@ MIDDLEWARE += [
     "tracker.security.middleware.PermissionDenialLogMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
-# Axes checks lock-outs first; it has no get_user(), so client.force_login() still uses
-# ModelBackend and is unaffected.
+# The lock-out check comes first; it has no get_user(), so client.force_login() still uses
+# ModelBackend, and it lets request-less authenticate() (client.login()) through to ModelBackend.
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
+    "tracker.security.backends.LockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)

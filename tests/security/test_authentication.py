@@ -131,3 +131,10 @@ def test_a_lock_out_from_one_computer_does_not_lock_the_clinician_out_elsewhere(
     assert attempt(attacker, "referrer", PASSWORD).status_code == 429
     ward = Client(REMOTE_ADDR="10.2.2.20")
     assert attempt(ward, "referrer", PASSWORD).status_code == 302
+
+
+def test_the_test_clients_login_still_works_with_the_lock_out_backend(referrer):
+    client = Client()
+    assert not client.login(username="referrer", password="wrong-guess-123")
+    assert client.login(username="referrer", password=PASSWORD)
+    assert client.get("/").status_code == 200
