@@ -62,7 +62,7 @@ def flag(radiologist, exam):
 
 
 @pytest.fixture(autouse=True)
-def _audit_tables_append_only_except_when_emptied(django_db_blocker):
+def _audit_tables_append_only_except_when_emptied(request, django_db_blocker):
     """The audit tables refuse UPDATE/DELETE/TRUNCATE (tracker/audit/triggers.py). pytest-django
     empties the database after each transactional test, so that flush alone runs in maintenance
     mode; every test body runs with the triggers enforcing."""
@@ -72,8 +72,12 @@ def _audit_tables_append_only_except_when_emptied(django_db_blocker):
         with django_db_blocker.unblock():
             triggers.maintenance(on)
 
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(marker and marker.kwargs.get("transaction")) or any(
+        name in request.fixturenames for name in ("transactional_db", "live_server")
+    )
     set_maintenance(False)
     yield
-    if connection.connection is not None and not connection.in_atomic_block:
-        # A transactional test: pytest-django's flush comes next.
+    if transactional or (connection.connection is not None and not connection.in_atomic_block):
+        # pytest-django's flush comes next (it opens the connection again if a test closed it).
         set_maintenance(True)

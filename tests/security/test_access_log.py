@@ -80,3 +80,15 @@ def test_the_access_log_page_shows_governance_who_viewed_the_finding(
 def test_a_read_must_name_what_was_read(governance):
     with pytest.raises(ValueError, match="names a finding or a patient"):
         access_record(user=governance, via="test")
+
+
+def test_the_finding_page_context_gives_the_log_to_governance_only(
+    clock, flag, governance, referrer
+):
+    from tracker.audit.access import access_log_context
+
+    finding = flag()
+    access_record(user=referrer, finding=finding, via="finding_detail")
+    context = access_log_context(governance, finding)
+    assert context["can_view_access_log"] and [a.user for a in context["accesses"]] == [referrer]
+    assert access_log_context(referrer, finding) == {"can_view_access_log": False, "accesses": []}

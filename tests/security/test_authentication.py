@@ -97,6 +97,16 @@ def test_background_polling_does_not_keep_a_session_alive(clock, referrer, caplo
     assert "logoff_inactivity" in [e["event"] for e in security_events(caplog)]
 
 
+def test_a_timed_out_htmx_click_sends_the_whole_page_to_the_login(clock, referrer):
+    client = Client()
+    client.force_login(referrer)
+    client.get("/")
+    clock.shift(timedelta(minutes=16))
+    response = client.post("/", headers={"HX-Request": "true"})
+    assert response.status_code == 401
+    assert response["HX-Redirect"].startswith(LOGIN)
+
+
 def test_the_inactivity_timeout_is_configurable(clock, referrer, settings):
     settings.INACTIVITY_TIMEOUT_MINUTES = 5
     client = Client()

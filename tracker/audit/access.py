@@ -76,3 +76,14 @@ class AccessLoggedAdminMixin:
             elif isinstance(obj, Patient):
                 access_record(user=request.user, patient=obj, via=via)
         return response
+
+
+def access_log_context(user, finding, limit=50):
+    """Template context for the finding page: `can_view_access_log` and, for governance, the
+    latest `accesses`. Use with {% include "tracker/audit/_access_log.html" %}."""
+    if not access.can_view_access_log(user):
+        return {"can_view_access_log": False, "accesses": []}
+    return {
+        "can_view_access_log": True,
+        "accesses": list(finding_accesses(user=user, finding=finding)[:limit]),
+    }

@@ -45,7 +45,8 @@ class InactivityLogoutMiddleware:
 
     def _signed_out(self, request):
         login_url = settings.LOGIN_URL
-        if getattr(request, "htmx", False) or is_background_refresh(request):
+        # (HtmxMiddleware runs later, so read htmx's header directly.)
+        if request.headers.get("HX-Request") == "true" or is_background_refresh(request):
             # htmx follows HX-Redirect with a full page load to the login page.
             response = HttpResponse(status=401)
             response["HX-Redirect"] = redirect_to_login(request.get_full_path(), login_url).url
