@@ -221,3 +221,30 @@ def test_a_rolled_back_change_leaves_neither_row_nor_link(history, radiologist):
         services.finding_close(actor=radiologist, finding=history)
     assert AuditEntry.objects.count() == before
     call_command("verify_audit")
+
+
+def test_a_volume_generator_chains_its_bulk_rows_when_it_adopts_them(history):
+    from tracker.audit.bulk import allow_bulk
+    from tracker.models import Patient
+
+    with allow_bulk("volume generator"):
+        patients = Patient.objects.bulk_create(
+            [Patient(identifier=f"V{i}", family_name="Vol") for i in range(3)]
+        )
+        # What simple-history's bulk_create_with_history does: history rows, no signal.
+        Patient.history.bulk_create(
+            [
+                Patient.history.model(
+                    id=Patient.objects.get(identifier=p.identifier).pk,
+                    identifier=p.identifier,
+                    family_name=p.family_name,
+                    history_date=history.flagged_at,
+                    history_type="+",
+                )
+                for p in patients
+            ]
+        )
+    ok, message = verify()
+    assert not ok and "row is not in the chain" in message
+    assert chain.adopt_unchained() == 3
+    assert verify() == (True, "")

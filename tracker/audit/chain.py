@@ -117,21 +117,49 @@ def on_access_row(sender, instance, created, raw=False, **kwargs):
         append(instance)
 
 
-def adopt_unchained():
-    """Chain every audited row that has no link yet, table by table in primary-key order.
+def adopt_unchained(batch=1000):
+    """Chain every audited row that has no link yet, table by table in primary-key order, in one
+    transaction; return how many rows were adopted.
 
-    Used once by migration 0004 for rows written before the chain existed (the default policy's
-    first history rows), so the chain starts complete. Not for routine use: verify_audit
-    reports an unchained row as tampering.
+    For rows written outside the normal path: the history written by migrations before the chain
+    existed (0002's default policy), and synthetic volume data written in bulk under
+    `allow_bulk()` (call it at the end of the generator). Never for routine use: verify_audit
+    reports an unchained row as tampering, and adopting it hides that.
     """
     from ..models.audit import AuditEntry
 
     adopted = 0
-    for model in audited_models():
-        stream = stream_of(model)
-        chained = set(AuditEntry.objects.filter(stream=stream).values_list("record_id", flat=True))
-        for row in model._default_manager.order_by("pk").iterator():
-            if str(row.pk) not in chained:
-                append(row)
+    with transaction.atomic():
+        _lock_chain()
+        seq, prev = head()
+        pending = []
+        for model in audited_models():
+            stream = stream_of(model)
+            chained = set(
+                AuditEntry.objects.filter(stream=stream).values_list("record_id", flat=True)
+            )
+            for row in model._default_manager.order_by("pk").iterator(chunk_size=batch):
+                record_id = str(row.pk)
+                if record_id in chained:
+                    continue
+                seq += 1
+                content = content_hash(row)
+                link = entry_hash(seq, stream, record_id, content, prev)
+                pending.append(
+                    AuditEntry(
+                        seq=seq,
+                        stream=stream,
+                        record_id=record_id,
+                        content_hash=content,
+                        prev_hash=prev,
+                        entry_hash=link,
+                        recorded_at=clock.now(),
+                    )
+                )
+                prev = link
                 adopted += 1
+                if len(pending) >= batch:
+                    AuditEntry.objects.bulk_create(pending)
+                    pending = []
+        AuditEntry.objects.bulk_create(pending)
     return adopted
