@@ -248,3 +248,31 @@ def test_a_volume_generator_chains_its_bulk_rows_when_it_adopts_them(history):
     assert not ok and "row is not in the chain" in message
     assert chain.adopt_unchained() == 3
     assert verify() == (True, "")
+
+
+def test_a_field_added_to_a_model_later_leaves_earlier_links_verifiable(clock, flag, monkeypatch):
+    real = chain.columns_of
+
+    def before_the_new_field(model):
+        # As if HistoricalFinding had no `breach_reason_text` column when these rows were chained.
+        return ",".join(c for c in real(model).split(",") if c != "breach_reason_text")
+
+    monkeypatch.setattr(chain, "columns_of", before_the_new_field)
+    flag()
+    monkeypatch.setattr(chain, "columns_of", real)
+    link = AuditEntry.objects.get(stream="tracker.historicalfinding")
+    assert "breach_reason_text" not in link.fields.split(",")
+    assert verify() == (True, "")
+
+
+def test_a_column_dropped_from_an_audited_table_shows_as_altered(history):
+    link = AuditEntry.objects.filter(stream="tracker.historicalfinding").first()
+    tamper(
+        f"UPDATE {table(AuditEntry)} SET fields = fields || ',gone_column' "  # noqa: S608
+        "WHERE seq = %s",
+        [link.seq],
+    )
+    ok, message = verify()
+    assert not ok
+    assert f"link #{link.seq}" in message
+    assert "row altered (column gone_column no longer exists)" in message

@@ -65,8 +65,13 @@ def _chain_names(node):
 
 
 def bulk_calls(source):
+    """(line, method) of each bulk write; a line marked `# bulk-ok: <why>` (a model without
+    history, e.g. the audit chain itself) is allowed: the run-time guard still checks it."""
+    lines = source.splitlines()
     for node in ast.walk(ast.parse(source)):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        if "# bulk-ok:" in lines[node.lineno - 1]:
             continue
         if node.func.attr in BULK_METHODS:
             yield node.lineno, node.func.attr
@@ -80,6 +85,7 @@ def test_the_scan_finds_bulk_writes():
         "Patient.objects.bulk_create([])\n"
         "context.update(a=1)\n"
         "qs.select_for_update().bulk_update([], [])\n"
+        "AuditEntry.objects.bulk_create([])  # bulk-ok: no history\n"
     )
     assert [kind for _, kind in bulk_calls(source)] == ["update", "bulk_create", "bulk_update"]
 

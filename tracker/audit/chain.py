@@ -52,11 +52,25 @@ def _canonical(value):
     return str(value)  # Decimal, UUID, timedelta, ...
 
 
-def content_hash(row):
-    """sha256 over every stored column of the row, as read from the database."""
-    fields = {f.attname: _canonical(f.value_from_object(row)) for f in row._meta.concrete_fields}
+def columns_of(model):
+    """The stored columns of a model, as the comma-separated list a link records."""
+    return ",".join(sorted(f.attname for f in model._meta.concrete_fields))
+
+
+class MissingColumn(LookupError):
+    pass
+
+
+def content_hash(row, columns=None):
+    """sha256 over the row's stored columns (all of them, or the recorded `columns`)."""
+    names = (columns or columns_of(type(row))).split(",")
+    present = {f.attname: f for f in row._meta.concrete_fields}
+    missing = [name for name in names if name not in present]
+    if missing:
+        raise MissingColumn(", ".join(missing))
+    values = {name: _canonical(present[name].value_from_object(row)) for name in names}
     payload = json.dumps(
-        {"table": row._meta.db_table, "fields": fields}, sort_keys=True, separators=(",", ":")
+        {"table": row._meta.db_table, "fields": values}, sort_keys=True, separators=(",", ":")
     )
     return hashlib.sha256(payload.encode()).hexdigest()
 
@@ -95,13 +109,15 @@ def append(row):
         stored = model._default_manager.get(pk=row.pk)
         seq, prev = head()
         seq += 1
-        content = content_hash(stored)
+        columns = columns_of(model)
+        content = content_hash(stored, columns)
         record_id = str(row.pk)
         return AuditEntry.objects.create(
             seq=seq,
             stream=stream,
             record_id=record_id,
             content_hash=content,
+            fields=columns,
             prev_hash=prev,
             entry_hash=entry_hash(seq, stream, record_id, content, prev),
             recorded_at=clock.now(),
@@ -135,6 +151,7 @@ def adopt_unchained(batch=1000):
         pending = []
         for model in audited_models():
             stream = stream_of(model)
+            columns = columns_of(model)
             chained = set(
                 AuditEntry.objects.filter(stream=stream).values_list("record_id", flat=True)
             )
@@ -143,7 +160,7 @@ def adopt_unchained(batch=1000):
                 if record_id in chained:
                     continue
                 seq += 1
-                content = content_hash(row)
+                content = content_hash(row, columns)
                 link = entry_hash(seq, stream, record_id, content, prev)
                 pending.append(
                     AuditEntry(
@@ -151,6 +168,7 @@ def adopt_unchained(batch=1000):
                         stream=stream,
                         record_id=record_id,
                         content_hash=content,
+                        fields=columns,
                         prev_hash=prev,
                         entry_hash=link,
                         recorded_at=clock.now(),
@@ -159,7 +177,7 @@ def adopt_unchained(batch=1000):
                 prev = link
                 adopted += 1
                 if len(pending) >= batch:
-                    AuditEntry.objects.bulk_create(pending)
+                    AuditEntry.objects.bulk_create(pending)  # bulk-ok: the chain has no history
                     pending = []
-        AuditEntry.objects.bulk_create(pending)
+        AuditEntry.objects.bulk_create(pending)  # bulk-ok: the chain has no history
     return adopted

@@ -46,11 +46,17 @@ def _check_rows(entries, report):
         for link in links:
             row = rows.get(pk.to_python(link.record_id))
             where = f"link #{link.seq} ({stream} id={link.record_id})"
+            report.rows += 1
             if row is None:
                 report.problems.append(f"{where}: row deleted")
-            elif chain.content_hash(row) != link.content_hash:
+                continue
+            try:
+                altered = chain.content_hash(row, link.fields) != link.content_hash
+            except chain.MissingColumn as exc:
+                report.problems.append(f"{where}: row altered (column {exc} no longer exists)")
+                continue
+            if altered:
                 report.problems.append(f"{where}: row altered")
-            report.rows += 1
 
 
 def _check_links(report, sealed_seqs):

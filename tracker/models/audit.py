@@ -21,6 +21,9 @@ class AuditEntry(models.Model):
     stream = models.CharField(max_length=120, editable=False)
     record_id = models.CharField(max_length=64, editable=False)
     content_hash = models.CharField(max_length=64, editable=False)
+    # The columns content_hash covers ("a,b,c"): a column added to the table later (a new field
+    # on a clinical model) leaves earlier links verifiable; a removed one shows as altered.
+    fields = models.TextField(editable=False)
     prev_hash = models.CharField(max_length=64, editable=False)
     entry_hash = models.CharField(max_length=64, unique=True, editable=False)
     recorded_at = models.DateTimeField(editable=False)
