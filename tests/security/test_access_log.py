@@ -75,6 +75,11 @@ def test_the_access_log_page_shows_governance_who_viewed_the_finding(
     assert "Dr Alex Smith" in response.content.decode()
     assert "14:00 GMT 23/11/2026" in response.content.decode()
     assert signed_in(radiologist).get(url).status_code == 404
+    # Reading the log is itself a read of the finding; the refused attempt is not.
+    assert [(a.user, a.via) for a in FindingAccess.objects.order_by("id")] == [
+        (referrer, "finding_detail"),
+        (governance, "finding_access_log"),
+    ]
 
 
 def test_a_read_must_name_what_was_read(governance):

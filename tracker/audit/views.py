@@ -5,10 +5,11 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 
 from .. import access
-from .access import finding_accesses
+from .access import finding_accesses, records_finding_access
 
 
 @login_required
+@records_finding_access("pk", via="finding_access_log")
 def finding_access_log(request, pk):
     if not access.can_view_access_log(request.user):
         raise Http404
