@@ -62,9 +62,7 @@ def test_it_reloads_a_signed_out_background_refresh_instead_of_swapping_in_the_l
     assert response.headers["HX-Refresh"] == "true"
 
 
-def test_it_lists_overdue_first_then_by_deadline_with_countdowns(
-    clock, as_user, flag, radiologist
-):
+def test_it_lists_overdue_first_then_by_deadline_with_countdowns(clock, as_user, flag, radiologist):
     significant = flag("significant")  # due in 24 h
     clock.shift(timedelta(minutes=10))
     early = flag("critical")  # due 15:00 UTC

@@ -72,6 +72,7 @@ def deadline_context(finding, now):
     if finding.status == Status.COMMUNICATED:
         what = "acknowledgement"
         label = "Acknowledgement overdue" if state.is_overdue else "Awaiting acknowledgement"
+        colour = "danger" if state.is_overdue else "primary"
     elif finding.status == Status.AWAITING_CONTACT and state.state != "none":
         label = f"Contact {label.lower()}" if state.state != "on_track" else "On track"
     seconds = state.remaining.total_seconds() if state.remaining is not None else None
@@ -91,8 +92,8 @@ def deadline(finding, now):
 
 
 STATUS_COLOURS = {
-    Status.AWAITING_CONTACT: "danger",
-    Status.COMMUNICATED: "primary",
+    Status.AWAITING_CONTACT: "light border",
+    Status.COMMUNICATED: "info",
     Status.ACKNOWLEDGED: "success",
     Status.CLOSED: "secondary",
     Status.CANCELLED: "secondary",

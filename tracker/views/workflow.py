@@ -4,27 +4,37 @@ Each view: 404 if the user may not see the finding, 403 if they may see it but n
 then the form, then the service (which checks again, validates, locks and records once).
 """
 
+import uuid
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 
 from .. import access, clock
 from ..forms import AcknowledgeForm, AttemptForm, HandoverForm
-from ..models import Channel, Status
+from ..models import Channel, Handover, Status
 from ..services import findings as services
 from ..templatetags.clinical import deadline_context
 from .base import signed_in, visible_finding_or_404
 
 
 def _finding(request, pk, allowed, message):
-    finding = visible_finding_or_404(
-        request.user,
-        pk,
-        None,
-    )
+    finding = visible_finding_or_404(request.user, pk)
     if not allowed(request.user, finding):
         raise PermissionDenied(message)
     return finding
+
+
+def _resubmitted(request, model, finding):
+    """A double submit of a form already recorded (e.g. a hand-over, after which the user may
+    no longer act): show the finding again instead of refusing or recording twice."""
+    if request.method != "POST":
+        return False
+    try:
+        key = uuid.UUID(request.POST.get("submission_key", ""))
+    except ValueError:
+        return False
+    return model.objects.filter(submission_key=key, finding=finding).exists()
 
 
 def _submit(form, service, **kwargs):
@@ -131,9 +141,7 @@ def acknowledge(request, pk):
                 note=data["note"],
             )
             if ack is not None:
-                messages.success(
-                    request, f"Acknowledged: {ack.get_planned_action_display().lower()}."
-                )
+                messages.success(request, f"Acknowledged: {ack.get_planned_action_display()}.")
                 return redirect("finding", pk=finding.pk)
     else:
         form = AcknowledgeForm()
@@ -142,7 +150,11 @@ def acknowledge(request, pk):
 
 @signed_in
 def hand_over(request, pk):
-    finding = _finding(request, pk, access.can_hand_over, "You cannot hand over this finding.")
+    finding = visible_finding_or_404(request.user, pk)
+    if _resubmitted(request, Handover, finding):
+        return redirect("finding", pk=finding.pk)
+    if not access.can_hand_over(request.user, finding):
+        raise PermissionDenied("You cannot hand over this finding.")
     if request.method == "POST":
         form = HandoverForm(request.POST, finding=finding)
         if form.is_valid():

@@ -1,0 +1,154 @@
+"""End to end in a real Chromium: the radiologist flags a critical finding, logs a failed call
+then a read-back (from the keyboard alone), the referrer acknowledges from the inbox, and the
+finding page shows the five events in order with the right people.
+
+Screenshots of each screen go to docs/screenshots/ (numbered in flow order; README links them).
+"""
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from tracker import clock
+from tracker.models import Finding, Status
+from tracker.services import findings as services
+
+from ..factories import ExamFactory, ReferrerFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+TABLET = {"width": 768, "height": 1024}
+LAPTOP = {"width": 1366, "height": 768}
+
+
+@pytest.fixture
+def ward(radiologist, referrer):
+    """A realistic morning: the referrer with a covering colleague, two other open findings."""
+    cover = ReferrerFactory(
+        username="cover",
+        first_name="Sam",
+        last_name="Taylor",
+        grade="Registrar",
+        phone="01632 960 203",
+        bleep="3203",
+    )
+    referrer.covering_colleague = cover
+    referrer.department.name = "General Surgery"
+    referrer.department.save()
+    referrer.save()
+    now = clock.now()
+    for minutes_ago, text in [
+        (75, "Type A aortic dissection extending to the arch."),
+        (40, "Acute left subdural haematoma with midline shift."),
+    ]:
+        exam = ExamFactory(ordering_clinician=referrer)
+        with clock.replay_at(now - timedelta(minutes=minutes_ago)):
+            services.finding_flag(
+                actor=radiologist,
+                accession_number=exam.accession_number,
+                category="critical",
+                description=text,
+            )
+    return ExamFactory(accession_number="E2E-0001", ordering_clinician=referrer, body_part="Chest")
+
+
+def sign_out(page):
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(re.compile(r"/accounts/login/"))
+
+
+def test_a_critical_finding_goes_from_flag_to_acknowledgement(
+    page, login, screenshot, ward, radiologist, referrer
+):
+    # --- the radiologist ----------------------------------------------------------------------
+    page.goto("/accounts/login/")
+    screenshot("01-login")
+    login("radiologist")
+    page.get_by_role("heading", name="My open communications").wait_for()
+    assert page.evaluate("typeof htmx") == "object"  # served locally by django-htmx
+    assert "overdue by 15 min" in page.locator("#worklist").inner_text()
+    screenshot("02-radiologist-worklist")
+
+    page.get_by_role("link", name="Flag a finding").first.click()
+    page.get_by_label("Accession number").fill("E2E-0001")
+    # htmx fills in the exam and how to reach the clinician, without a reload.
+    page.get_by_role("heading", name="Call Dr Alex Smith").wait_for()
+    assert "3203" in page.locator("#exam-panel").inner_text()  # the covering colleague's bleep
+    page.get_by_label("Finding").fill("Large right tension pneumothorax with mediastinal shift.")
+    screenshot("03-flag-finding")
+    page.get_by_role("button", name="Flag finding").click()
+    page.get_by_role("heading", name="Timeline").wait_for()
+    finding = Finding.objects.get(exam__accession_number="E2E-0001")
+    assert finding.status == Status.AWAITING_CONTACT
+    screenshot("04-finding-flagged")
+
+    page.get_by_role("link", name="Log a call").click()
+    page.get_by_label("No answer").check()
+    screenshot("05-log-call")
+    page.get_by_role("button", name="Save call").click()
+    page.get_by_text("Attempt recorded; the finding stays open.").wait_for()
+    finding.refresh_from_db()
+    assert finding.status == Status.AWAITING_CONTACT
+
+    # The read-back, from the keyboard alone: the form opens on "whom", pre-filled.
+    page.get_by_role("link", name="Log a call").click()
+    assert page.evaluate("document.activeElement.name") == "contacted_user"
+    page.keyboard.press("Tab")  # number called (pre-filled)
+    page.keyboard.press("Tab")  # channel: telephone, already chosen
+    page.keyboard.press("Tab")  # outcome: the first choice is "Reached, read back"
+    assert page.evaluate("document.activeElement.value") == "read_back"
+    page.keyboard.press("Space")
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Documentation statement for the report").wait_for()
+    finding.refresh_from_db()
+    assert finding.status == Status.COMMUNICATED
+    statement = page.locator("#statement").inner_text()
+    assert re.fullmatch(
+        r"Critical result communicated to Dr A Smith, FY2 General Surgery, by telephone at "
+        r"\d\d:\d\d (GMT|BST) on \d\d/\d\d/\d{4} by Dr B Jones; read back confirmed\.",
+        statement,
+    ), statement
+    page.get_by_role("button", name="Copy statement").click()
+    page.locator(".copy-status").filter(has_text=re.compile(r"Copied|Selected")).wait_for()
+    screenshot("06-finding-statement")
+    sign_out(page)
+
+    # --- the referrer -------------------------------------------------------------------------
+    login("referrer")
+    page.get_by_role("heading", name="Inbox").wait_for()
+    first_row = page.locator("#worklist tbody tr").first
+    assert "tension pneumothorax" in first_row.inner_text()  # unacknowledged first
+    assert "Awaiting acknowledgement" in first_row.inner_text()
+    screenshot("07-referrer-inbox")
+    first_row.get_by_role("link", name="Acknowledge").click()
+    page.get_by_label("Note").fill("Chest drain in ED now.")
+    screenshot("08-acknowledge")
+    page.get_by_role("button", name="Admitted / sent to ED").click()
+    page.get_by_text("Acknowledged: Admitted / sent to ED.").wait_for()
+    finding.refresh_from_db()
+    assert finding.status == Status.ACKNOWLEDGED
+
+    events = page.locator(".timeline-event")
+    assert events.count() == 5
+    shown = [events.nth(i).inner_text() for i in range(5)]
+    expected = [
+        ("Flagged critical", "Dr Bea Jones"),
+        ("Call: no answer", "Dr Bea Jones"),
+        ("Call: reached, read back", "Dr Bea Jones"),
+        ("Communicated", "Dr Bea Jones"),
+        ("Acknowledged", "Dr Alex Smith"),
+    ]
+    for text, (title, who) in zip(shown, expected, strict=True):
+        lines = text.splitlines()
+        assert lines[0] == title, text
+        assert re.match(r"\d\d:\d\d (GMT|BST) \d\d/\d\d/\d{4} · " + who + "$", lines[1]), text
+    screenshot("09-finding-timeline")
+
+    # --- the same screens at tablet width -----------------------------------------------------
+    page.set_viewport_size(TABLET)
+    screenshot("10-tablet-finding")
+    page.get_by_role("link", name="Inbox").click()
+    page.get_by_role("heading", name="Inbox").wait_for()
+    screenshot("11-tablet-referrer-inbox")
+    page.set_viewport_size(LAPTOP)
