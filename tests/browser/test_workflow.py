@@ -9,6 +9,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from tracker import clock
 from tracker.models import Finding, Status
@@ -93,11 +94,12 @@ def test_a_critical_finding_goes_from_flag_to_acknowledgement(
 
     # The read-back, from the keyboard alone: the form opens on "whom", pre-filled.
     page.get_by_role("link", name="Log a call").click()
-    assert page.evaluate("document.activeElement.name") == "contacted_user"
+    page.wait_for_url(re.compile(r"/call/$"))
+    expect(page.get_by_label("Whom you reached")).to_be_focused()
     page.keyboard.press("Tab")  # number called (pre-filled)
     page.keyboard.press("Tab")  # channel: telephone, already chosen
     page.keyboard.press("Tab")  # outcome: the first choice is "Reached, read back"
-    assert page.evaluate("document.activeElement.value") == "read_back"
+    expect(page.get_by_label("Reached, read back")).to_be_focused()
     page.keyboard.press("Space")
     page.keyboard.press("Enter")
     page.get_by_role("heading", name="Documentation statement for the report").wait_for()
@@ -151,4 +153,27 @@ def test_a_critical_finding_goes_from_flag_to_acknowledgement(
     page.get_by_role("link", name="Inbox").click()
     page.get_by_role("heading", name="Inbox").wait_for()
     screenshot("11-tablet-referrer-inbox")
+    sign_out(page)
+    login("radiologist")
+    page.get_by_role("heading", name="My open communications").wait_for()
+    screenshot("12-tablet-radiologist-worklist")
+    page.locator("#worklist tbody tr").first.get_by_role("link", name="Log call").click()
+    page.get_by_role("heading", name="Log a call").wait_for()
+    screenshot("13-tablet-log-call")
     page.set_viewport_size(LAPTOP)
+
+
+def test_the_worklist_refreshes_itself_in_the_background(page, login, radiologist, exam, flag):
+    login("radiologist")
+    page.clock.install()
+    page.goto("/worklist/")
+    page.get_by_text("No open findings.").wait_for()
+    flag("critical", description="Tension pneumothorax flagged on another workstation.")
+    with page.expect_request(lambda r: r.url.endswith("/worklist/")) as refresh:
+        page.clock.run_for("00:31")
+    # Marked as a background refresh: the inactivity logoff does not count it as activity.
+    assert refresh.value.headers.get("x-background-refresh") == "1"
+    assert refresh.value.headers.get("hx-request") == "true"
+    page.get_by_text("Tension pneumothorax flagged on another workstation.").wait_for()
+    assert page.get_by_role("heading", name="My open communications").count() == 1
+    assert re.search(r"(1 h|59 min) left", page.locator("#worklist").inner_text())
