@@ -120,3 +120,28 @@ def test_the_responsible_clinician_can_acknowledge_from_the_finding_page(
     call(finding, radiologist)
     html = as_user(referrer).get(reverse("finding", args=[finding.pk])).content.decode()
     assert 'name="planned_action" value="admitted"' in html
+
+
+def test_the_timeline_shows_edits_with_the_fields_changed(clock, as_user, flag, radiologist):
+    from tracker.services.base import save_with_history
+
+    finding = flag("critical")
+    clock.shift(timedelta(minutes=3))
+    finding.description = "Large right tension pneumothorax."
+    save_with_history(finding, radiologist, "Corrected the description")
+    response = as_user(radiologist).get(reverse("finding", args=[finding.pk]))
+    edited = response.context["timeline"][-1]
+    assert (edited.kind, edited.title, edited.actor_name) == (
+        "edited",
+        "Finding edited",
+        "Dr Bea Jones",
+    )
+    assert edited.details == ["Changed: description", "Corrected the description"]
+
+
+def test_the_timeline_shows_cancelling_with_the_reason(clock, as_user, flag, radiologist):
+    finding = flag("critical")
+    services.finding_cancel(actor=radiologist, finding=finding, reason="Flagged twice")
+    response = as_user(radiologist).get(reverse("finding", args=[finding.pk]))
+    cancelled = response.context["timeline"][-1]
+    assert (cancelled.title, cancelled.details) == ("Cancelled", ["Cancelled: Flagged twice"])

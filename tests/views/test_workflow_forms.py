@@ -287,3 +287,12 @@ def test_a_double_submitted_hand_over_is_recorded_once(clock, as_user, flag, ref
     second = post(client, "hand_over", finding, **data)
     assert second.status_code == 302
     assert Handover.objects.count() == 1
+
+
+def test_the_acknowledge_page_says_when_there_is_nothing_to_acknowledge_yet(
+    clock, as_user, flag, referrer
+):
+    finding = flag("critical")
+    html = as_user(referrer).get(reverse("acknowledge", args=[finding.pk])).content.decode()
+    assert "Nothing to acknowledge yet" in html
+    assert 'name="planned_action"' not in html

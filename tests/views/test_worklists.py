@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 
 def rows(response):
     """The finding ids of a worklist, in the order shown."""
-    return [f for f, _ in response.context["rows"]]
+    return [row.finding for row in response.context["rows"]]
 
 
 @pytest.mark.parametrize(
@@ -159,7 +159,7 @@ def test_it_shows_the_latest_escalation_of_each_row(clock, as_user, flag, radiol
         due_at=finding.contact_due_at,
     )
     response = as_user(radiologist).get(reverse("worklist"))
-    (_, latest), *_ = response.context["rows"]
+    latest = response.context["rows"][0].escalation
     assert latest.step == EscalationStep.DEADLINE_COVER
     html = response.content.decode()
     assert "Escalation pending" in html

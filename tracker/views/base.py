@@ -28,8 +28,3 @@ def visible_finding_or_404(user, pk, queryset=None):
     """A finding the user may not see does not exist for them (404, not 403)."""
     queryset = Finding.objects.for_worklist() if queryset is None else queryset
     return get_object_or_404(visible_findings(user, queryset), pk=pk)
-
-
-def is_background_refresh(request):
-    """The live worklist's timed refresh: not user activity (the inactivity logoff ignores it)."""
-    return request.headers.get("X-Background-Refresh") == "1"

@@ -1,23 +1,36 @@
 """The lists people work from: the radiologist's open communications, the referrer's inbox,
 and every open finding (governance, read-only). Each refreshes itself through htmx."""
 
+from dataclasses import dataclass
+
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 
 from .. import clock, selectors
 from ..models import Role
+from ..templatetags.clinical import deadline_context
 from .base import signed_in
 
 REFRESH_SECONDS = 30
 
 
-def _render(request, template, title, rows, **extra):
+@dataclass(frozen=True)
+class Row:
+    finding: object
+    deadline: dict
+    escalation: object
+
+
+def _render(request, template, title, findings, **extra):
     now = clock.now()
     context = {
         "title": title,
-        "rows": [(f, selectors.latest_escalation(f)) for f in rows],
+        "rows": [
+            Row(f, deadline_context(f, now), selectors.latest_escalation(f)) for f in findings
+        ],
         "now": now,
         "refresh_seconds": REFRESH_SECONDS,
+        "limit": selectors.WORKLIST_LIMIT,
         **extra,
     }
     if request.htmx:
