@@ -189,3 +189,18 @@ class HandoverForm(ServiceForm):
             qs = qs.exclude(pk=finding.responsible_clinician_id)
         self.fields["to_clinician"].queryset = qs
         self.fields["to_clinician"].widget.attrs["autofocus"] = True
+
+
+class DeclineForm(ServiceForm):
+    reason = forms.CharField(
+        label="Why is this not yours?",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Say why this finding is not yours."},
+        help_text="e.g. Not my patient: transferred to surgery. It goes back to the radiologist.",
+    )
+
+
+class CloseForm(ServiceForm):
+    note = forms.CharField(
+        required=False, label="Closing note", help_text="Optional: e.g. drain in, CXR improved."
+    )

@@ -13,4 +13,6 @@ urlpatterns = [
     path("findings/<int:pk>/call/", views.log_call, name="log_call"),
     path("findings/<int:pk>/acknowledge/", views.acknowledge, name="acknowledge"),
     path("findings/<int:pk>/hand-over/", views.hand_over, name="hand_over"),
+    path("findings/<int:pk>/decline/", views.decline, name="decline"),
+    path("findings/<int:pk>/close/", views.close, name="close"),
 ]

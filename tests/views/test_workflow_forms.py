@@ -296,3 +296,64 @@ def test_the_acknowledge_page_says_when_there_is_nothing_to_acknowledge_yet(
     html = as_user(referrer).get(reverse("acknowledge", args=[finding.pk])).content.decode()
     assert "Nothing to acknowledge yet" in html
     assert 'name="planned_action"' not in html
+
+
+# --- not my patient, and closing -------------------------------------------------------------
+
+
+def test_not_my_patient_returns_the_finding_to_the_radiologist(
+    clock, as_user, flag, radiologist, referrer, call
+):
+    finding = flag("critical")
+    call(finding, radiologist)
+    client = as_user(referrer)
+    data = {"reason": "Transferred to surgery", "submission_key": str(uuid.uuid4())}
+    assert post(client, "decline", finding, **data).status_code == 302
+    assert post(client, "decline", finding, **data).status_code == 302  # double submit
+    finding.refresh_from_db()
+    assert finding.responsible_clinician == radiologist
+    assert finding.status == Status.AWAITING_CONTACT
+    assert Handover.objects.get().kind == "declined"
+
+
+def test_declining_without_a_reason_names_the_field_and_saves_nothing(
+    clock, as_user, flag, referrer
+):
+    finding = flag("critical")
+    response = post(as_user(referrer), "decline", finding, reason=" ")
+    assert "Say why this finding is not yours." in field_errors(response, "reason")
+    assert not Handover.objects.exists()
+
+
+def test_a_stranger_cannot_decline_or_close(clock, as_user, flag, stranger):
+    finding = flag("critical")
+    client = as_user(stranger)
+    assert post(client, "decline", finding, reason="Not mine").status_code == 404
+    assert post(client, "close", finding).status_code == 404
+
+
+def test_the_referrer_closes_an_acknowledged_finding(
+    clock, as_user, flag, radiologist, referrer, call
+):
+    from tracker.services import findings as services
+
+    finding = flag("critical")
+    call(finding, radiologist)
+    services.finding_acknowledge(actor=referrer, finding=finding, planned_action="admitted")
+    client = as_user(referrer)
+    assert "Close finding" in client.get(reverse("finding", args=[finding.pk])).content.decode()
+    for _ in range(2):  # a double submit closes once
+        assert post(client, "close", finding, note="Drain in").status_code == 302
+    finding.refresh_from_db()
+    assert finding.status == Status.CLOSED
+    assert finding.history.filter(status=Status.CLOSED).count() == 1
+
+
+def test_closing_before_acknowledgement_is_refused_with_the_reason(clock, as_user, flag, referrer):
+    finding = flag("critical")
+    response = as_user(referrer).post(
+        reverse("close", args=[finding.pk]), {"submission_key": str(uuid.uuid4())}, follow=True
+    )
+    assert "Cannot close: the finding is awaiting contact." in response.content.decode()
+    finding.refresh_from_db()
+    assert finding.status == Status.AWAITING_CONTACT

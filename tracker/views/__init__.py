@@ -2,11 +2,13 @@
 
 from .findings import exam_lookup, finding_detail, flag
 from .home import home
-from .workflow import acknowledge, hand_over, log_call
+from .workflow import acknowledge, close, decline, hand_over, log_call
 from .worklists import inbox, open_findings, worklist
 
 __all__ = [
     "acknowledge",
+    "close",
+    "decline",
     "exam_lookup",
     "finding_detail",
     "flag",

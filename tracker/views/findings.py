@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from .. import access, clock
-from ..forms import AcknowledgeForm, FlagForm
+from ..forms import AcknowledgeForm, CloseForm, FlagForm
 from ..models import Exam, Finding
 from ..services import exams as exam_services
 from ..services import findings as services
@@ -146,5 +146,6 @@ def finding_detail(request, pk):
             "statement": documentation_statement(finding, attempt) if attempt else "",
             "clinician": finding.responsible_clinician,
             "acknowledge_form": AcknowledgeForm() if actions["acknowledge"] else None,
+            "close_form": CloseForm() if actions["close"] else None,
         },
     )

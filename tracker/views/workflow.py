@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 
 from .. import access, clock
-from ..forms import AcknowledgeForm, AttemptForm, HandoverForm
+from ..forms import AcknowledgeForm, AttemptForm, CloseForm, DeclineForm, HandoverForm
 from ..models import Channel, Handover, Status
 from ..services import findings as services
 from ..templatetags.clinical import deadline_context
@@ -175,3 +175,53 @@ def hand_over(request, pk):
     else:
         form = HandoverForm(finding=finding)
     return _page(request, "tracker/hand_over.html", finding, form)
+
+
+@signed_in
+def decline(request, pk):
+    """'Not my patient': the finding goes back to the flagging radiologist to re-route."""
+    finding = visible_finding_or_404(request.user, pk)
+    if _resubmitted(request, Handover, finding):
+        return redirect("finding", pk=finding.pk)
+    if not access.can_decline(request.user, finding):
+        raise PermissionDenied(
+            "Only the responsible clinician (or their cover) can decline this finding."
+        )
+    if request.method == "POST":
+        form = DeclineForm(request.POST)
+        if form.is_valid():
+            done = _submit(
+                form,
+                services.finding_decline,
+                actor=request.user,
+                finding=finding,
+                reason=form.cleaned_data["reason"],
+            )
+            if done is not None:
+                messages.success(request, "Declined: the radiologist will re-route it.")
+                return redirect("finding", pk=finding.pk)
+    else:
+        form = DeclineForm()
+    return _page(request, "tracker/decline.html", finding, form)
+
+
+@signed_in
+def close(request, pk):
+    """The planned action is done: the finding leaves every worklist (POST only)."""
+    finding = _finding(request, pk, access.can_close, "You cannot close this finding.")
+    if request.method != "POST":
+        return redirect("finding", pk=finding.pk)
+    form = CloseForm(request.POST)
+    if form.is_valid():
+        try:
+            services.finding_close(
+                actor=request.user, finding=finding, note=form.cleaned_data["note"]
+            )
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+        else:
+            messages.success(request, "Closed.")
+    else:
+        messages.error(request, "The form was incomplete: please try again.")
+    return redirect("finding", pk=finding.pk)
