@@ -357,3 +357,12 @@ def test_closing_before_acknowledgement_is_refused_with_the_reason(clock, as_use
     assert "Cannot close: the finding is awaiting contact." in response.content.decode()
     finding.refresh_from_db()
     assert finding.status == Status.AWAITING_CONTACT
+
+
+def test_a_refusal_says_why_on_a_page_with_the_navigation(clock, as_user, flag, referrer):
+    finding = flag("critical")
+    response = as_user(referrer).get(reverse("log_call", args=[finding.pk]))
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "Only a radiologist of the flagging department can log a call" in html
+    assert reverse("inbox") in html

@@ -231,3 +231,14 @@ def test_the_inbox_of_200_renders_with_the_same_queries_as_one_of_20(
     with django_assert_max_num_queries(small):
         response = client.get(reverse("inbox"))
     assert len(response.context["rows"]) == 200
+
+
+def test_a_declined_finding_stands_out_on_the_radiologists_worklist(
+    clock, as_user, flag, radiologist, referrer
+):
+    from tracker.services import findings as services
+
+    finding = flag("critical")
+    services.finding_decline(actor=referrer, finding=finding, reason="Not my patient")
+    html = as_user(radiologist).get(reverse("worklist")).content.decode()
+    assert "Declined: re-route" in html
