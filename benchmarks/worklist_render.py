@@ -31,36 +31,6 @@ SIZES = [int(n) for n in os.environ.get("SIZES", "20,200,500").split(",")]
 RUNS = 20
 
 
-def fill(radiologist, referrers, start, stop):
-    from tests.factories import ExamFactory
-    from tracker.models import Channel, Escalation, EscalationStep, Outcome
-    from tracker.services import findings as services
-
-    for i in range(start, stop):
-        exam = ExamFactory(ordering_clinician=referrers[i % len(referrers)])
-        finding = services.finding_flag(
-            actor=radiologist,
-            accession_number=exam.accession_number,
-            category=["critical", "significant"][i % 2],
-            description=f"Benchmark finding {i}",
-        )
-        if i % 4 == 0:
-            services.attempt_log(
-                actor=radiologist,
-                finding=finding,
-                channel=Channel.PHONE,
-                outcome=Outcome.NO_ANSWER,
-                contacted_user=finding.responsible_clinician,
-            )
-        if i % 5 == 0:
-            Escalation.objects.create(
-                finding=finding,
-                step=EscalationStep.WARNING_REMINDER,
-                recipient=radiologist,
-                due_at=finding.warning_at,
-            )
-
-
 def measure(client, url):
     for _ in range(3):
         client.get(url)
@@ -94,6 +64,7 @@ def main():
     connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
         from tests.factories import GovernanceFactory, RadiologistFactory, ReferrerFactory
+        from tests.views.worklist_data import make_open_findings
 
         radiologist = RadiologistFactory(username="bench-radiologist")
         governance = GovernanceFactory(username="bench-governance")
@@ -103,7 +74,7 @@ def main():
         print("|---|---|---|---|---|")
         made = 0
         for size in SIZES:
-            fill(radiologist, referrers, made, size)
+            make_open_findings(radiologist, referrers, made, size)
             made = size
             for label, user, url in [
                 ("radiologist worklist", radiologist, "/worklist/"),

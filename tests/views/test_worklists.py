@@ -12,11 +12,11 @@ from tracker.models import (
     EscalationStatus,
     EscalationStep,
     Finding,
-    Outcome,
     Role,
 )
 
-from ..factories import ExamFactory, RadiologistFactory, ReferrerFactory, UserFactory
+from ..factories import RadiologistFactory, ReferrerFactory, UserFactory
+from .worklist_data import make_open_findings
 
 pytestmark = pytest.mark.django_db
 
@@ -167,30 +167,6 @@ def test_it_shows_the_latest_escalation_of_each_row(clock, as_user, flag, radiol
     assert "due 15:00 GMT 23/11/2026" in html
 
 
-def make_open_findings(n, radiologist, call):
-    """n open findings of the radiologist's, with calls and escalations on some of them."""
-    from tracker.services import findings as services
-
-    referrers = [ReferrerFactory(username=f"ref{i}") for i in range(3)]
-    for i in range(n):
-        exam = ExamFactory(ordering_clinician=referrers[i % 3])
-        finding = services.finding_flag(
-            actor=radiologist,
-            accession_number=exam.accession_number,
-            category=["critical", "significant"][i % 2],
-            description=f"Finding {i}",
-        )
-        if i % 4 == 0:
-            call(finding, radiologist, outcome=Outcome.NO_ANSWER)
-        if i % 5 == 0:
-            Escalation.objects.create(
-                finding=finding,
-                step=EscalationStep.WARNING_REMINDER,
-                recipient=radiologist,
-                due_at=finding.warning_at,
-            )
-
-
 def count_queries(client, url):
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url)
@@ -200,14 +176,15 @@ def count_queries(client, url):
 
 @pytest.mark.parametrize("url_name", ["worklist", "open_findings"])
 def test_a_worklist_of_200_renders_with_the_same_queries_as_one_of_20(
-    clock, as_user, radiologist, call, django_assert_max_num_queries, url_name
+    clock, as_user, radiologist, django_assert_max_num_queries, url_name
 ):
     client = as_user(radiologist)
     url = reverse(url_name)
-    make_open_findings(20, radiologist, call)
+    referrers = [ReferrerFactory(username=f"ref{i}") for i in range(3)]
+    make_open_findings(radiologist, referrers, 0, 20)
     small, shown = count_queries(client, url)
     assert shown == 20
-    make_open_findings(180, radiologist, call)
+    make_open_findings(radiologist, referrers, 20, 200)
     with django_assert_max_num_queries(small):
         response = client.get(url)
     assert len(response.context["rows"]) == 200

@@ -32,6 +32,17 @@ def _exam(accession_number):
     )
 
 
+def _blank_form(accession_number):
+    """A new flag form; the responsible clinician pre-filled from the exam, if it is known."""
+    exam = _exam(accession_number)
+    return FlagForm(
+        initial={
+            "accession_number": accession_number,
+            "responsible_clinician": exam.ordering_clinician if exam else None,
+        }
+    )
+
+
 def _panel_context(accession_number, form):
     exam = _exam(accession_number)
     return {
@@ -63,13 +74,7 @@ def flag(request):
         accession = request.POST.get("accession_number", "")
     else:
         accession = request.GET.get("accession_number", "")
-        exam = _exam(accession)
-        form = FlagForm(
-            initial={
-                "accession_number": accession,
-                "responsible_clinician": exam.ordering_clinician if exam else None,
-            }
-        )
+        form = _blank_form(accession)
     return render(request, "tracker/flag.html", _panel_context(accession, form))
 
 
@@ -112,13 +117,7 @@ def exam_lookup(request):
     if not access.can_flag(request.user):
         raise PermissionDenied("Only a radiologist can flag a finding.")
     accession = request.GET.get("accession_number", "")
-    exam = _exam(accession)
-    form = FlagForm(
-        initial={
-            "accession_number": accession,
-            "responsible_clinician": exam.ordering_clinician if exam else None,
-        }
-    )
+    form = _blank_form(accession)
     return render(request, "tracker/partials/exam_panel.html", _panel_context(accession, form))
 
 
