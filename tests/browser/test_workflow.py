@@ -6,16 +6,18 @@ Screenshots of each screen go to docs/screenshots/ (numbered in flow order; READ
 """
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from playwright.sync_api import expect
 
 from tracker import clock
 from tracker.models import Finding, Status
 from tracker.services import findings as services
 
-from ..factories import ExamFactory, ReferrerFactory
+from ..factories import ExamFactory, PatientFactory, ReferrerFactory
+from .conftest import SCREENSHOTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -24,8 +26,29 @@ LAPTOP = {"width": 1366, "height": 768}
 
 
 @pytest.fixture
-def ward(radiologist, referrer):
-    """A realistic morning: the referrer with a covering colleague, two other open findings."""
+def screenshot(page):
+    """As tests/browser/conftest.py's, with transitions finished, so a focus ring caught
+    half-way does not change the picture from one run to the next."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def _shot(name):
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True, animations="disabled", caret="hide")
+
+    return _shot
+
+
+@pytest.fixture
+def afternoon():
+    """Server time starts at 14:00 GMT and runs on, so the screenshots only change when the
+    screens do (the browser keeps its own clock)."""
+    with time_machine.travel(datetime(2026, 11, 23, 14, 0, tzinfo=UTC), tick=True):
+        yield
+
+
+@pytest.fixture
+def ward(afternoon, radiologist, referrer):
+    """A realistic afternoon: the referrer with a covering colleague, two other open findings."""
     cover = ReferrerFactory(
         username="cover",
         first_name="Sam",
@@ -39,11 +62,17 @@ def ward(radiologist, referrer):
     referrer.department.save()
     referrer.save()
     now = clock.now()
-    for minutes_ago, text in [
-        (75, "Type A aortic dissection extending to the arch."),
-        (40, "Acute left subdural haematoma with midline shift."),
+    for n, minutes_ago, patient, text in [
+        (1, 75, ("Walker", "Brittany"), "Type A aortic dissection extending to the arch."),
+        (2, 40, ("Mendez", "Rebecca"), "Acute left subdural haematoma with midline shift."),
     ]:
-        exam = ExamFactory(ordering_clinician=referrer)
+        exam = ExamFactory(
+            accession_number=f"CT-000{n}",
+            ordering_clinician=referrer,
+            patient=PatientFactory(
+                identifier=f"999000000{n}", family_name=patient[0], given_name=patient[1]
+            ),
+        )
         with clock.replay_at(now - timedelta(minutes=minutes_ago)):
             services.finding_flag(
                 actor=radiologist,
@@ -51,7 +80,12 @@ def ward(radiologist, referrer):
                 category="critical",
                 description=text,
             )
-    return ExamFactory(accession_number="E2E-0001", ordering_clinician=referrer, body_part="Chest")
+    return ExamFactory(
+        accession_number="E2E-0001",
+        ordering_clinician=referrer,
+        body_part="Chest",
+        patient=PatientFactory(identifier="9990000003", family_name="Chandler", given_name="Helen"),
+    )
 
 
 def sign_out(page):
