@@ -211,3 +211,18 @@ def test_the_worklist_refreshes_itself_in_the_background(page, login, radiologis
     page.get_by_text("Tension pneumothorax flagged on another workstation.").wait_for()
     assert page.get_by_role("heading", name="My open communications").count() == 1
     assert re.search(r"(1 h|59 min) left", page.locator("#worklist").inner_text())
+
+
+def test_a_refresh_after_signing_out_elsewhere_reloads_to_the_sign_in_page(
+    page, login, radiologist
+):
+    login("radiologist")
+    page.clock.install()
+    page.goto("/worklist/")
+    page.get_by_text("No open findings.").wait_for()
+    # Sign out behind the page's back (as an inactivity logoff would), then let it refresh.
+    page.context.clear_cookies()
+    page.clock.run_for("00:31")
+    page.wait_for_url(re.compile(r"/accounts/login/"))
+    page.get_by_role("heading", name="Sign in").wait_for()
+    assert page.locator("#worklist").count() == 0

@@ -71,6 +71,17 @@
     tick();
     window.setInterval(tick, 15000);
   });
+  // Signed out meanwhile (e.g. the inactivity logoff): a refresh that lands on the sign-in page
+  // reloads the whole page rather than showing the sign-in form inside the worklist.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var loginUrl = document.body.dataset.loginUrl;
+    var xhr = event.detail.xhr;
+    if (loginUrl && xhr && xhr.responseURL && new URL(xhr.responseURL).pathname === loginUrl) {
+      event.detail.shouldSwap = false;
+      window.location.reload();
+    }
+  });
+
   // Rows swapped in by the live refresh start from their own server-rendered value.
   document.addEventListener("htmx:afterSettle", tick);
 })();
