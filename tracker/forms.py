@@ -42,6 +42,15 @@ class ServiceForm(forms.Form):
         if not self.is_bound:
             self.initial.setdefault("submission_key", uuid.uuid4())
 
+    def _post_clean(self):
+        super()._post_clean()
+        if "submission_key" in self._errors:
+            # Only a damaged or hand-made form lacks it: say so, and give the next try a key.
+            del self._errors["submission_key"]
+            self.add_error(None, "This form was incomplete: please check it and submit again.")
+            self.data = self.data.copy()
+            self.data["submission_key"] = str(uuid.uuid4())
+
     def add_service_error(self, error: ValidationError):
         if hasattr(error, "error_dict"):
             for name, messages in error.message_dict.items():

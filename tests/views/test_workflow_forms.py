@@ -366,3 +366,15 @@ def test_a_refusal_says_why_on_a_page_with_the_navigation(clock, as_user, flag, 
     html = response.content.decode()
     assert "Only a radiologist of the flagging department can log a call" in html
     assert reverse("inbox") in html
+
+
+def test_a_form_without_its_submission_key_says_so_and_saves_nothing(
+    clock, as_user, flag, radiologist
+):
+    finding = flag("critical")
+    data = call_data(finding, outcome="no_answer")
+    response = as_user(radiologist).post(reverse("log_call", args=[finding.pk]), data)
+    assert response.status_code == 200
+    assert "This form was incomplete" in response.content.decode()
+    assert response.context["form"]["submission_key"].value()  # a fresh key for the next try
+    assert not CommunicationAttempt.objects.exists()
