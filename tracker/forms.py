@@ -114,6 +114,8 @@ class FlagForm(ServiceForm):
                 "hx-trigger": "input changed delay:400ms, change",
                 "hx-target": "#exam-panel",
                 "hx-sync": "this:replace",
+                # A barcode scanner ends with Enter: move on to the finding, do not submit.
+                "data-enter-moves-to": "id_description",
             }
         )
 

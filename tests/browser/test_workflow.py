@@ -107,6 +107,8 @@ def test_a_critical_finding_goes_from_flag_to_acknowledgement(
 
     page.get_by_role("link", name="Flag a finding").first.click()
     page.get_by_label("Accession number").fill("E2E-0001")
+    page.keyboard.press("Enter")  # as a barcode scanner does: moves on, does not submit
+    expect(page.get_by_label("Finding")).to_be_focused()
     # htmx fills in the exam and how to reach the clinician, without a reload.
     page.get_by_role("heading", name="Call Dr Alex Smith").wait_for()
     assert "3203" in page.locator("#exam-panel").inner_text()  # the covering colleague's bleep

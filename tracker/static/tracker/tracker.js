@@ -67,6 +67,16 @@
     if (button) copy(button);
   });
 
+  document.addEventListener("keydown", function (event) {
+    var field = event.target.closest && event.target.closest("[data-enter-moves-to]");
+    if (!field || event.key !== "Enter") return;
+    var next = document.getElementById(field.dataset.enterMovesTo);
+    if (!next) return;
+    event.preventDefault();
+    field.dispatchEvent(new Event("change", { bubbles: true }));
+    next.focus();
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     tick();
     window.setInterval(tick, 15000);
