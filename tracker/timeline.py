@@ -13,6 +13,7 @@ from datetime import datetime
 from .models import (
     Acknowledgement,
     CommunicationAttempt,
+    CommunicationPolicy,
     Escalation,
     Finding,
     Handover,
@@ -287,8 +288,14 @@ def documentation_statement(finding, attempt=None):
         if attempt.outcome == Outcome.READ_BACK
         else "receipt documented, no read-back"
     )
+    category = (
+        CommunicationPolicy.objects.filter(category=finding.category)
+        .values_list("label", flat=True)
+        .first()
+        or finding.get_category_display()
+    )  # the site's own name for the category (e.g. "Urgent")
     return (
-        f"{finding.get_category_display()} result communicated to {whom} "
+        f"{category} result communicated to {whom} "
         f"{CHANNEL_PHRASES.get(attempt.channel, attempt.get_channel_display())} "
         f"at {at:%H:%M %Z} on {at:%d/%m/%Y} by {attempt.caller.short_name}; {confirmation}."
     )

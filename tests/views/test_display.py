@@ -75,3 +75,16 @@ def test_it_names_a_contact_without_an_account_and_the_channel(clock, flag, radi
         "Critical result communicated to Nurse K Lee, Nurse in charge, Ward 5, in person at "
         "14:00 GMT on 23/11/2026 by Dr B Jones; read back confirmed."
     )
+
+
+@pytest.mark.django_db
+def test_the_statement_uses_the_sites_name_for_the_category(clock, flag, radiologist, call):
+    from tracker.models import CommunicationPolicy
+
+    policy = CommunicationPolicy.objects.get(category="critical")
+    policy.label = "Urgent"
+    policy.save()
+    finding = flag("critical")
+    attempt = call(finding, radiologist)
+    finding.refresh_from_db()
+    assert documentation_statement(finding, attempt).startswith("Urgent result communicated to")
