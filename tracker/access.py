@@ -140,8 +140,27 @@ ADMIN_ONLY = _expect(302, 302, 302, 302, 200)
 ADMIN_REFUSED = _expect(302, 302, 302, 302, 403)
 ADMIN_POST_ONLY = _expect(302, 302, 302, 302, 405)
 
+# The clinical screens. A signed-in user without the role for a screen gets 403 (the screen
+# exists for them, it is not theirs); a finding they may not see is 404 (it does not exist for
+# them). Administrators see no clinical finding outside the admin. The finding used here is
+# flagged by the radiologist, for the referrer, read back and acknowledged.
+RADIOLOGIST_SCREEN = _expect(302, 200, 403, 403, 403)
+REFERRER_SCREEN = _expect(302, 403, 200, 403, 403)
+
 URL_ACCESS = [
-    ("home", SIGNED_IN),
+    # Each role is sent on to its list; administrators (no clinical list) get a page.
+    ("home", _expect(302, 302, 302, 302, 200)),
+    ("worklist", RADIOLOGIST_SCREEN),
+    ("inbox", REFERRER_SCREEN),
+    ("open_findings", SIGNED_IN),  # each sees the findings visible to them (none: empty list)
+    ("flag", RADIOLOGIST_SCREEN),
+    ("exam_lookup", RADIOLOGIST_SCREEN),
+    ("finding", _expect(302, 200, 200, 200, 404)),
+    ("log_call", _expect(302, 200, 403, 403, 404)),
+    ("acknowledge", _expect(302, 403, 200, 403, 404)),
+    ("hand_over", _expect(302, 200, 200, 403, 404)),
+    ("decline", _expect(302, 403, 200, 403, 404)),
+    ("close", _expect(302, 302, 302, 403, 404)),  # POST only; a GET goes back to the finding
     ("login", ANYONE),
     ("logout", _expect(405, 405, 405, 405, 405)),  # POST only (CSRF-protected)
     ("password_change", SIGNED_IN),
@@ -178,6 +197,12 @@ URL_ACCESS = [
 # (tests/security/test_idor.py) changes the id to one the user may not see and expects 404.
 OBJECT_URLS = {
     "audit:finding_access_log": "finding",
+    "finding": "finding",
+    "log_call": "finding",
+    "acknowledge": "finding",
+    "hand_over": "finding",
+    "decline": "finding",
+    "close": "finding",
 }
 # URL patterns with arguments that name no clinical object (tokens, admin internals).
 NON_OBJECT_URLS = {"password_reset_confirm"}

@@ -4,4 +4,15 @@ from . import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("worklist/", views.worklist, name="worklist"),
+    path("inbox/", views.inbox, name="inbox"),
+    path("findings/", views.open_findings, name="open_findings"),
+    path("findings/new/", views.flag, name="flag"),
+    path("findings/new/exam/", views.exam_lookup, name="exam_lookup"),
+    path("findings/<int:pk>/", views.finding_detail, name="finding"),
+    path("findings/<int:pk>/call/", views.log_call, name="log_call"),
+    path("findings/<int:pk>/acknowledge/", views.acknowledge, name="acknowledge"),
+    path("findings/<int:pk>/hand-over/", views.hand_over, name="hand_over"),
+    path("findings/<int:pk>/decline/", views.decline, name="decline"),
+    path("findings/<int:pk>/close/", views.close, name="close"),
 ]

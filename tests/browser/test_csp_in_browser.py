@@ -24,7 +24,7 @@ def test_signing_in_and_the_worklist_raise_no_csp_violation(
     page, login, radiologist, csp_violations
 ):
     login("radiologist")
-    assert page.get_by_role("heading", name="Open findings").is_visible()
+    assert page.get_by_role("heading", name="My open communications").is_visible()
     assert csp_violations == []
 
 

@@ -97,3 +97,19 @@ def test_the_finding_page_context_gives_the_log_to_governance_only(
     context = access_log_context(governance, finding)
     assert context["can_view_access_log"] and [a.user for a in context["accesses"]] == [referrer]
     assert access_log_context(referrer, finding) == {"can_view_access_log": False, "accesses": []}
+
+
+def test_the_finding_page_records_the_read_and_shows_governance_the_log(
+    clock, flag, governance, referrer, stranger
+):
+    finding = flag()
+    url = reverse("finding", args=[finding.pk])
+    page = signed_in(referrer).get(url).content.decode()
+    assert "Who viewed this finding" not in page
+    assert signed_in(stranger).get(url).status_code == 404
+    page = signed_in(governance).get(url).content.decode()
+    assert "Who viewed this finding" in page and "<td>finding_detail</td>" in page
+    assert [(a.user, a.via) for a in FindingAccess.objects.order_by("id")] == [
+        (referrer, "finding_detail"),
+        (governance, "finding_detail"),
+    ]

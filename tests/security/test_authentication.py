@@ -12,6 +12,7 @@ from tracker.security.middleware import BACKGROUND_HEADER
 pytestmark = pytest.mark.django_db
 
 LOGIN = "/accounts/login/"
+INBOX = "/inbox/"  # the referrer's own page
 PASSWORD = "correct-horse-battery"  # tests/factories.py
 
 
@@ -51,7 +52,7 @@ def test_a_lock_out_ends_after_the_cool_off(clock, referrer):
 def test_force_login_in_tests_is_unaffected_by_the_lock_out_backend(referrer):
     client = Client()
     client.force_login(referrer)
-    assert client.get("/").status_code == 200
+    assert client.get(INBOX).status_code == 200
 
 
 def test_logins_failures_and_lock_outs_are_logged_without_passwords(clock, referrer, caplog):
@@ -72,13 +73,13 @@ def test_it_logs_off_after_15_minutes_without_activity(clock, referrer, settings
     assert settings.INACTIVITY_TIMEOUT_MINUTES == 15
     client = Client()
     client.force_login(referrer)
-    assert client.get("/").status_code == 200
+    assert client.get(INBOX).status_code == 200
     clock.shift(timedelta(minutes=14))
-    assert client.get("/").status_code == 200  # activity: the 15 minutes start again
+    assert client.get(INBOX).status_code == 200  # activity: the 15 minutes start again
     clock.shift(timedelta(minutes=14))
-    assert client.get("/").status_code == 200
+    assert client.get(INBOX).status_code == 200
     clock.shift(timedelta(minutes=16))
-    response = client.get("/")
+    response = client.get(INBOX)
     assert response.status_code == 302 and response.url.startswith(LOGIN)
     assert "_auth_user_id" not in client.session
 
@@ -86,12 +87,12 @@ def test_it_logs_off_after_15_minutes_without_activity(clock, referrer, settings
 def test_background_polling_does_not_keep_a_session_alive(clock, referrer, caplog):
     client = Client()
     client.force_login(referrer)
-    assert client.get("/").status_code == 200
+    assert client.get(INBOX).status_code == 200
     for _ in range(7):  # a worklist left open polls every 2 minutes
         clock.shift(timedelta(minutes=2))
-        assert client.get("/", headers={BACKGROUND_HEADER: "1"}).status_code == 200
+        assert client.get(INBOX, headers={BACKGROUND_HEADER: "1"}).status_code == 200
     clock.shift(timedelta(minutes=2))  # 16 minutes since the last real request
-    response = client.get("/", headers={BACKGROUND_HEADER: "1", "HX-Request": "true"})
+    response = client.get(INBOX, headers={BACKGROUND_HEADER: "1", "HX-Request": "true"})
     assert response.status_code == 401
     assert response["HX-Redirect"].startswith(LOGIN)
     assert "logoff_inactivity" in [e["event"] for e in security_events(caplog)]
@@ -100,9 +101,9 @@ def test_background_polling_does_not_keep_a_session_alive(clock, referrer, caplo
 def test_a_timed_out_htmx_click_sends_the_whole_page_to_the_login(clock, referrer):
     client = Client()
     client.force_login(referrer)
-    client.get("/")
+    client.get(INBOX)
     clock.shift(timedelta(minutes=16))
-    response = client.post("/", headers={"HX-Request": "true"})
+    response = client.post(INBOX, headers={"HX-Request": "true"})
     assert response.status_code == 401
     assert response["HX-Redirect"].startswith(LOGIN)
 
@@ -111,9 +112,9 @@ def test_the_inactivity_timeout_is_configurable(clock, referrer, settings):
     settings.INACTIVITY_TIMEOUT_MINUTES = 5
     client = Client()
     client.force_login(referrer)
-    client.get("/")
+    client.get(INBOX)
     clock.shift(timedelta(minutes=6))
-    assert client.get("/").status_code == 302
+    assert client.get(INBOX).status_code == 302
 
 
 def test_permission_denials_are_logged_without_the_query_string(
@@ -147,4 +148,4 @@ def test_the_test_clients_login_still_works_with_the_lock_out_backend(referrer):
     client = Client()
     assert not client.login(username="referrer", password="wrong-guess-123")
     assert client.login(username="referrer", password=PASSWORD)
-    assert client.get("/").status_code == 200
+    assert client.get(INBOX).status_code == 200

@@ -23,7 +23,7 @@ def csp_directives(response):
 def test_pages_send_a_strict_content_security_policy_and_refuse_framing(referrer):
     client = Client()
     client.force_login(referrer)
-    response = client.get("/")
+    response = client.get("/inbox/")
     csp = csp_directives(response)
     assert csp["script-src"] == ["'self'"]
     assert csp["style-src"] == ["'self'"]
@@ -40,12 +40,18 @@ INLINE_HANDLER = re.compile(r"\son[a-z]+=\"", re.IGNORECASE)
 
 
 def test_no_page_needs_inline_script_or_style_so_the_csp_breaks_nothing(
-    clock, flag, referrer, administrator
+    clock, flag, radiologist, referrer, governance, administrator
 ):
     finding = flag()
     pages = [
         (None, "/accounts/login/"),
-        (referrer, "/"),
+        (referrer, "/inbox/"),
+        (radiologist, "/worklist/"),
+        (radiologist, "/findings/new/"),
+        (radiologist, reverse("finding", args=[finding.pk])),
+        (radiologist, reverse("log_call", args=[finding.pk])),
+        (governance, "/findings/"),
+        (governance, reverse("audit:finding_access_log", args=[finding.pk])),
         (administrator, reverse("admin:index")),
         (administrator, reverse("admin:tracker_finding_changelist")),
         (administrator, reverse("admin:tracker_finding_change", args=[finding.pk])),

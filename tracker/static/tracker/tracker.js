@@ -1,0 +1,97 @@
+// Critical result tracker: small progressive enhancements. No inline scripts (CSP: script-src 'self').
+// The server renders every countdown correctly; this only keeps them ticking between refreshes.
+(function () {
+  "use strict";
+
+  // Mirrors tracker/templatetags/clinical.py: duration_text() and countdown_text().
+  function durationText(seconds) {
+    var minutes = Math.floor(Math.abs(seconds) / 60);
+    if (minutes < 60) return minutes + " min";
+    var hours = Math.floor(minutes / 60);
+    minutes = minutes % 60;
+    if (hours < 48) return minutes ? hours + " h " + minutes + " min" : hours + " h";
+    var days = Math.floor(hours / 24);
+    hours = hours % 24;
+    return hours ? days + " d " + hours + " h" : days + " d";
+  }
+
+  function countdownText(seconds) {
+    if (seconds >= 0) {
+      return seconds < 60 ? "less than 1 min left" : durationText(seconds) + " left";
+    }
+    return seconds > -60 ? "overdue by less than 1 min" : "overdue by " + durationText(seconds);
+  }
+
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll(".countdown[data-seconds]").forEach(function (el) {
+      if (!el.dataset.shownAt) el.dataset.shownAt = String(now);
+      var elapsed = (now - Number(el.dataset.shownAt)) / 1000;
+      var seconds = Number(el.dataset.seconds) - elapsed;
+      el.textContent = countdownText(seconds);
+      if (seconds < 0) el.classList.add("text-danger");
+    });
+  }
+
+  function copy(button) {
+    var target = document.querySelector(button.dataset.copyTarget);
+    if (!target) return;
+    var text = target.textContent.trim();
+    var status = button.parentElement.querySelector(".copy-status");
+    function done(message) {
+      if (status) status.textContent = message;
+    }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(
+        function () { done("Copied."); },
+        function () { selectText(target); done("Selected: press Ctrl+C to copy."); }
+      );
+    } else {
+      selectText(target);
+      var ok = false;
+      try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+      done(ok ? "Copied." : "Selected: press Ctrl+C to copy.");
+    }
+  }
+
+  function selectText(el) {
+    var range = document.createRange();
+    range.selectNodeContents(el);
+    var selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy-target]");
+    if (button) copy(button);
+  });
+
+  document.addEventListener("keydown", function (event) {
+    var field = event.target.closest && event.target.closest("[data-enter-moves-to]");
+    if (!field || event.key !== "Enter") return;
+    var next = document.getElementById(field.dataset.enterMovesTo);
+    if (!next) return;
+    event.preventDefault();
+    field.dispatchEvent(new Event("change", { bubbles: true }));
+    next.focus();
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    tick();
+    window.setInterval(tick, 15000);
+  });
+  // Signed out meanwhile (e.g. the inactivity logoff): a refresh that lands on the sign-in page
+  // reloads the whole page rather than showing the sign-in form inside the worklist.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var loginUrl = document.body.dataset.loginUrl;
+    var xhr = event.detail.xhr;
+    if (loginUrl && xhr && xhr.responseURL && new URL(xhr.responseURL).pathname === loginUrl) {
+      event.detail.shouldSwap = false;
+      window.location.reload();
+    }
+  });
+
+  // Rows swapped in by the live refresh start from their own server-rendered value.
+  document.addEventListener("htmx:afterSettle", tick);
+})();

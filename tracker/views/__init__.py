@@ -1,0 +1,21 @@
+"""Screens, one module per concern: home, worklists, findings (flag, page), workflow (actions)."""
+
+from .findings import exam_lookup, finding_detail, flag
+from .home import home
+from .workflow import acknowledge, close, decline, hand_over, log_call
+from .worklists import inbox, open_findings, worklist
+
+__all__ = [
+    "acknowledge",
+    "close",
+    "decline",
+    "exam_lookup",
+    "finding_detail",
+    "flag",
+    "hand_over",
+    "home",
+    "inbox",
+    "log_call",
+    "open_findings",
+    "worklist",
+]

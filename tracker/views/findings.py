@@ -1,0 +1,153 @@
+"""Flag a finding, and the finding page (exam, finding, contacts, timeline, statement)."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET
+
+from .. import access, clock
+from ..audit.access import access_log_context, records_finding_access
+from ..forms import AcknowledgeForm, CloseForm, FlagForm
+from ..models import Exam, Finding
+from ..services import exams as exam_services
+from ..services import findings as services
+from ..templatetags.clinical import deadline_context
+from ..timeline import communicating_attempt, documentation_statement, finding_timeline
+from .base import signed_in, visible_finding_or_404
+
+
+def _exam(accession_number):
+    accession_number = (accession_number or "").strip()
+    if not accession_number:
+        return None
+    return (
+        Exam.objects.select_related(
+            "patient",
+            "ordering_clinician__department",
+            "ordering_clinician__covering_colleague",
+            "referring_department",
+        )
+        .filter(accession_number=accession_number)
+        .first()
+    )
+
+
+def _blank_form(accession_number):
+    """A new flag form; the responsible clinician pre-filled from the exam, if it is known."""
+    exam = _exam(accession_number)
+    return FlagForm(
+        initial={
+            "accession_number": accession_number,
+            "responsible_clinician": exam.ordering_clinician if exam else None,
+        }
+    )
+
+
+def _panel_context(accession_number, form):
+    exam = _exam(accession_number)
+    return {
+        "form": form,
+        "exam": exam,
+        "accession_number": (accession_number or "").strip(),
+        "clinician": exam.ordering_clinician if exam else None,
+    }
+
+
+@signed_in
+def flag(request):
+    if not access.can_flag(request.user):
+        raise PermissionDenied("Only a radiologist can flag a finding.")
+    if request.method == "POST":
+        form = FlagForm(request.POST)
+        if form.is_valid():
+            try:
+                finding = _flag(request.user, form)
+            except ValidationError as error:
+                form.add_service_error(error)
+            else:
+                messages.success(
+                    request,
+                    f"Flagged. Call {finding.responsible_clinician.display_name} now, then log "
+                    "the call.",
+                )
+                return redirect("finding", pk=finding.pk)
+        accession = request.POST.get("accession_number", "")
+    else:
+        accession = request.GET.get("accession_number", "")
+        form = _blank_form(accession)
+    return render(request, "tracker/flag.html", _panel_context(accession, form))
+
+
+def _flag(actor, form):
+    """Register the exam first if it is new (all in one transaction), then flag."""
+    data = form.cleaned_data
+    with transaction.atomic():
+        if _exam(data["accession_number"]) is None and form.wants_new_exam():
+            patient = exam_services.patient_register(
+                actor=actor,
+                identifier=data["patient_identifier"],
+                family_name=data["patient_family_name"],
+                given_name=data["patient_given_name"],
+            )
+            exam_services.exam_register(
+                actor=actor,
+                accession_number=data["accession_number"],
+                patient=patient,
+                modality=data["modality"],
+                body_part=data["body_part"],
+                ordering_clinician=data["ordering_clinician"],
+                referring_department=(
+                    data["ordering_clinician"].department if data["ordering_clinician"] else None
+                ),
+            )
+        return services.finding_flag(
+            actor=actor,
+            accession_number=data["accession_number"],
+            category=data["category"],
+            description=data["description"],
+            responsible_clinician=data["responsible_clinician"],
+            submission_key=data["submission_key"],
+        )
+
+
+@require_GET
+@signed_in
+def exam_lookup(request):
+    """htmx: the exam and the clinician's numbers for the accession typed so far."""
+    if not access.can_flag(request.user):
+        raise PermissionDenied("Only a radiologist can flag a finding.")
+    accession = request.GET.get("accession_number", "")
+    form = _blank_form(accession)
+    return render(request, "tracker/partials/exam_panel.html", _panel_context(accession, form))
+
+
+@signed_in
+@records_finding_access("pk", via="finding_detail")
+def finding_detail(request, pk):
+    finding = visible_finding_or_404(
+        request.user,
+        pk,
+        Finding.objects.for_worklist().select_related(
+            "responsible_clinician__covering_colleague", "exam__ordering_clinician"
+        ),
+    )
+    now = clock.now()
+    attempt = communicating_attempt(finding)
+    actions = access.actions_for(request.user, finding)
+    return render(
+        request,
+        "tracker/finding.html",
+        {
+            "finding": finding,
+            "now": now,
+            "deadline": deadline_context(finding, now),
+            "timeline": finding_timeline(finding),
+            "actions": actions,
+            "statement": documentation_statement(finding, attempt) if attempt else "",
+            "clinician": finding.responsible_clinician,
+            "acknowledge_form": AcknowledgeForm() if actions["acknowledge"] else None,
+            "close_form": CloseForm() if actions["close"] else None,
+            **access_log_context(request.user, finding),
+        },
+    )

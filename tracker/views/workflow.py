@@ -1,0 +1,227 @@
+"""The clinical actions on one finding: log a call, acknowledge, hand over.
+
+Each view: 404 if the user may not see the finding, 403 if they may see it but not do this,
+then the form, then the service (which checks again, validates, locks and records once).
+"""
+
+import uuid
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import redirect, render
+
+from .. import access, clock
+from ..forms import AcknowledgeForm, AttemptForm, CloseForm, DeclineForm, HandoverForm
+from ..models import Channel, Handover, Status
+from ..services import findings as services
+from ..templatetags.clinical import deadline_context
+from .base import signed_in, visible_finding_or_404
+
+
+def _finding(request, pk, allowed, message):
+    finding = visible_finding_or_404(request.user, pk)
+    if not allowed(request.user, finding):
+        raise PermissionDenied(message)
+    return finding
+
+
+def _resubmitted(request, model, finding):
+    """A double submit of a form already recorded (e.g. a hand-over, after which the user may
+    no longer act): show the finding again instead of refusing or recording twice."""
+    if request.method != "POST":
+        return False
+    try:
+        key = uuid.UUID(request.POST.get("submission_key", ""))
+    except ValueError:
+        return False
+    return model.objects.filter(submission_key=key, finding=finding).exists()
+
+
+def _submit(form, service, **kwargs):
+    """Call the service with the form's data; its ValidationError becomes field errors."""
+    try:
+        return service(submission_key=form.cleaned_data["submission_key"], **kwargs)
+    except ValidationError as error:
+        form.add_service_error(error)
+        return None
+
+
+def _page(request, template, finding, form, **extra):
+    now = clock.now()
+    context = {
+        "finding": finding,
+        "form": form,
+        "now": now,
+        "deadline": deadline_context(finding, now),
+        "clinician": finding.responsible_clinician,
+        **extra,
+    }
+    return render(request, template, context)
+
+
+@signed_in
+def log_call(request, pk):
+    finding = _finding(
+        request,
+        pk,
+        access.can_log_attempt,
+        "Only a radiologist of the flagging department can log a call on this finding.",
+    )
+    if request.method == "POST":
+        form = AttemptForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            attempt = _submit(
+                form,
+                services.attempt_log,
+                actor=request.user,
+                finding=finding,
+                channel=data["channel"],
+                outcome=data["outcome"],
+                contacted_user=data["contacted_user"],
+                contact_name=data["contact_name"],
+                contact_role=data["contact_role"],
+                contact_number=data["contact_number"],
+                notes=data["notes"],
+                breach_reason=data["breach_reason"],
+                breach_reason_text=data["breach_reason_text"],
+            )
+            if attempt is not None:
+                if attempt.counts_as_communication:
+                    messages.success(
+                        request, "Communicated. Copy the documentation statement into the report."
+                    )
+                else:
+                    messages.warning(
+                        request,
+                        "Attempt recorded; the finding stays open. Try again or call the "
+                        "covering colleague.",
+                    )
+                return redirect("finding", pk=finding.pk)
+    else:
+        responsible = finding.responsible_clinician
+        form = AttemptForm(
+            initial={
+                "contacted_user": responsible,
+                "channel": Channel.PHONE,
+                "contact_number": responsible.phone,
+            }
+        )
+    late = (
+        finding.status == Status.AWAITING_CONTACT
+        and finding.contact_due_at is not None
+        and clock.now() > finding.contact_due_at
+    )
+    show_breach = late or bool(
+        form.errors.get("breach_reason") or form.errors.get("breach_reason_text")
+    )
+    return _page(
+        request, "tracker/log_call.html", finding, form, late=late, show_breach=show_breach
+    )
+
+
+@signed_in
+def acknowledge(request, pk):
+    finding = _finding(
+        request,
+        pk,
+        access.can_acknowledge,
+        "Only the responsible clinician (or their cover) can acknowledge this finding.",
+    )
+    if request.method == "POST":
+        form = AcknowledgeForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            ack = _submit(
+                form,
+                services.finding_acknowledge,
+                actor=request.user,
+                finding=finding,
+                planned_action=data["planned_action"],
+                note=data["note"],
+            )
+            if ack is not None:
+                messages.success(request, f"Acknowledged: {ack.get_planned_action_display()}.")
+                return redirect("finding", pk=finding.pk)
+    else:
+        form = AcknowledgeForm()
+    return _page(request, "tracker/acknowledge.html", finding, form)
+
+
+@signed_in
+def hand_over(request, pk):
+    finding = visible_finding_or_404(request.user, pk)
+    if _resubmitted(request, Handover, finding):
+        return redirect("finding", pk=finding.pk)
+    if not access.can_hand_over(request.user, finding):
+        raise PermissionDenied("You cannot hand over this finding.")
+    if request.method == "POST":
+        form = HandoverForm(request.POST, finding=finding)
+        if form.is_valid():
+            data = form.cleaned_data
+            handover = _submit(
+                form,
+                services.finding_hand_over,
+                actor=request.user,
+                finding=finding,
+                to_clinician=data["to_clinician"],
+                reason=data["reason"],
+            )
+            if handover is not None:
+                messages.success(request, f"Handed over to {handover.to_clinician.display_name}.")
+                if access.can_view_finding(request.user, finding):
+                    return redirect("finding", pk=finding.pk)
+                return redirect("home")
+    else:
+        form = HandoverForm(finding=finding)
+    return _page(request, "tracker/hand_over.html", finding, form)
+
+
+@signed_in
+def decline(request, pk):
+    """'Not my patient': the finding goes back to the flagging radiologist to re-route."""
+    finding = visible_finding_or_404(request.user, pk)
+    if _resubmitted(request, Handover, finding):
+        return redirect("finding", pk=finding.pk)
+    if not access.can_decline(request.user, finding):
+        raise PermissionDenied(
+            "Only the responsible clinician (or their cover) can decline this finding."
+        )
+    if request.method == "POST":
+        form = DeclineForm(request.POST)
+        if form.is_valid():
+            done = _submit(
+                form,
+                services.finding_decline,
+                actor=request.user,
+                finding=finding,
+                reason=form.cleaned_data["reason"],
+            )
+            if done is not None:
+                messages.success(request, "Declined: the radiologist will re-route it.")
+                return redirect("finding", pk=finding.pk)
+    else:
+        form = DeclineForm()
+    return _page(request, "tracker/decline.html", finding, form)
+
+
+@signed_in
+def close(request, pk):
+    """The planned action is done: the finding leaves every worklist (POST only)."""
+    finding = _finding(request, pk, access.can_close, "You cannot close this finding.")
+    if request.method != "POST":
+        return redirect("finding", pk=finding.pk)
+    form = CloseForm(request.POST)
+    if form.is_valid():
+        try:
+            services.finding_close(
+                actor=request.user, finding=finding, note=form.cleaned_data["note"]
+            )
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+        else:
+            messages.success(request, "Closed.")
+    else:
+        messages.error(request, "The form was incomplete: please try again.")
+    return redirect("finding", pk=finding.pk)
