@@ -99,3 +99,13 @@ def actions_for(user, finding):
         "void": finding.is_open and can_void(user, finding),
         "close": finding.status == Status.ACKNOWLEDGED and can_close(user, finding),
     }
+
+
+def can_view_governance(user):
+    """Governance pages (overdue dashboard, compliance report, breach list): leads only."""
+    return user.is_authenticated and user.has_role(Role.GOVERNANCE)
+
+
+def can_review_breach(user, finding):
+    """A governance lead records the review of a breach; it never changes the finding."""
+    return can_view_governance(user)

@@ -10,12 +10,14 @@ from .findings import (
     PlannedAction,
     Status,
 )
+from .governance import BreachReview, ReviewOutcome
 from .people import Department, Exam, Modality, Patient, Role, User
 from .policy import Category, Channel, CommunicationPolicy, EscalationStep, Outcome
 
 __all__ = [
     "Acknowledgement",
     "BreachReason",
+    "BreachReview",
     "Category",
     "Channel",
     "CommunicationAttempt",
@@ -32,6 +34,7 @@ __all__ = [
     "Outcome",
     "Patient",
     "PlannedAction",
+    "ReviewOutcome",
     "Role",
     "Status",
     "User",
