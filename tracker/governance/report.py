@@ -13,10 +13,10 @@ Definitions (shown on the report page too):
 Percentiles are the continuous percentile with linear interpolation between the closest ranks
 (PostgreSQL `percentile_cont`; Hyndman & Fan type 7, Excel PERCENTILE.INC, numpy "linear"):
 for n sorted values v[0..n-1], position h = p * (n - 1), value = v[floor h] + (h - floor h) *
-(v[floor h + 1] - v[floor h]). PostgreSQL computes it in the aggregate query; SQLite has no
-percentile aggregate, so it reads the one or two values around h with an ordered
-LIMIT 2 OFFSET floor(h) query and interpolates the same way. Seconds are rounded to the
-millisecond on both, so both databases give identical numbers.
+(v[floor h + 1] - v[floor h]). PostgreSQL computes it in the aggregate query (one sort for
+both fractions); SQLite has no percentile aggregate, so it reads the one or two values
+around h with an ordered LIMIT 2 OFFSET floor(h) query and interpolates the same way.
+Seconds are rounded to the millisecond on both, so both databases give identical numbers.
 """
 
 import math
@@ -62,16 +62,26 @@ class Seconds(Func):
         )
 
 
-class Percentile(Aggregate):
-    """PostgreSQL's percentile_cont(p) WITHIN GROUP (ORDER BY expression)."""
+class Percentiles(Aggregate):
+    """PostgreSQL: percentile_cont(ARRAY[p, ...]) WITHIN GROUP (ORDER BY expression), one sort
+    for all the fractions; returns a list in the order given."""
 
     function = "percentile_cont"
-    name = "Percentile"
-    output_field = FloatField()
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    name = "Percentiles"
+    template = (
+        "%(function)s(ARRAY[%(fractions)s]::double precision[]) "
+        "WITHIN GROUP (ORDER BY %(expressions)s)"
+    )
 
-    def __init__(self, expression, fraction, **extra):
-        super().__init__(expression, fraction=f"{float(fraction):.4f}", **extra)
+    def __init__(self, expression, fractions, **extra):
+        from django.contrib.postgres.fields import ArrayField
+
+        super().__init__(
+            expression,
+            fractions=", ".join(f"{float(p):.4f}" for p in fractions),
+            output_field=ArrayField(FloatField()),
+            **extra,
+        )
 
 
 def time_to_contact():
@@ -210,19 +220,30 @@ class Summary:
 
 def summary(queryset, now):
     m = measures(now)
-    aggregates = {key: Count("pk", filter=cond) if cond else Count("pk") for key, cond in m.items()}
+    aggregates = {key: Count("flagged_at", filter=cond) for key, cond in m.items()}
     postgres = connection.vendor == "postgresql"
     if postgres:
-        for p in PERCENTILES:
-            aggregates[f"contact_{p}"] = Percentile(time_to_contact(), p, filter=m["contacted"])
-            aggregates[f"ack_{p}"] = Percentile(
-                time_to_acknowledgement(), p, filter=m["acknowledged"]
-            )
+        aggregates["contact"] = Percentiles(time_to_contact(), PERCENTILES, filter=m["contacted"])
+        aggregates["ack"] = Percentiles(
+            time_to_acknowledgement(), PERCENTILES, filter=m["acknowledged"]
+        )
     row = queryset.aggregate(**aggregates)
     counts = {key: row[key] for key in m}
     if postgres:
-        contact = {p: _seconds(row[f"contact_{p}"]) for p in PERCENTILES}
-        ack = {p: _seconds(row[f"ack_{p}"]) for p in PERCENTILES}
+        contact = dict(
+            zip(
+                PERCENTILES,
+                [_seconds(v) for v in row["contact"] or [None] * len(PERCENTILES)],
+                strict=True,
+            )
+        )
+        ack = dict(
+            zip(
+                PERCENTILES,
+                [_seconds(v) for v in row["ack"] or [None] * len(PERCENTILES)],
+                strict=True,
+            )
+        )
     else:
         contact = _percentiles_by_offset(
             queryset.filter(m["contacted"]), time_to_contact(), counts["contacted"]
@@ -240,7 +261,7 @@ def breaches_by_reason(queryset, now):
         queryset.filter(measures(now)["breached"])
         .annotate(reason=breach_reason_expression())
         .values("reason")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("flagged_at"))
         .order_by("-n", "reason")
     )
     return [(r["reason"], labels.get(r["reason"], r["reason"]), r["n"]) for r in rows]
@@ -264,10 +285,10 @@ class Bucket:
 def _grouped_counts(queryset, now, *group_by):
     m = measures(now)
     return queryset.values(*group_by).annotate(
-        findings=Count("pk"),
-        assessable=Count("pk", filter=m["assessable"]),
-        on_time=Count("pk", filter=m["on_time"]),
-        breached=Count("pk", filter=m["breached"]),
+        findings=Count("flagged_at"),
+        assessable=Count("flagged_at", filter=m["assessable"]),
+        on_time=Count("flagged_at", filter=m["on_time"]),
+        breached=Count("flagged_at", filter=m["breached"]),
     )
 
 
