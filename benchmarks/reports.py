@@ -173,8 +173,8 @@ def main():
     client = Client()
     client.force_login(lead)
     rows = []
-    for step, size in enumerate(args.sizes, start=1):
-        total = top_up(size, seed=1000 + step)
+    for size in args.sizes:
+        total = top_up(size, seed=size)
         now = clock.now()
         first, after = period_dates(Period.YEAR, local_today())
         params = {

@@ -107,6 +107,7 @@ class ReportFilter(django_filters.FilterSet):
         field_name="flagged_by",
         queryset=User.objects.filter(role=Role.RADIOLOGIST),
         empty_label="All",
+        label="Radiologist (flagged by)",
     )
     referrer = django_filters.ModelChoiceFilter(
         field_name="responsible_clinician",

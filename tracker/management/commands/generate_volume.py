@@ -163,7 +163,7 @@ class Command(BaseCommand):
                 f"  {done:>9,} / {findings:,} findings  {elapsed:6.1f} s  "
                 f"({done / max(elapsed, 0.001):,.0f}/s)"
             )
-        if connection.vendor == "postgresql":
+        if connection.vendor == "postgresql" and not connection.in_atomic_block:
             self.stdout.write("  VACUUM ANALYZE (so reports can use index-only scans)")
             with connection.cursor() as cursor:
                 for model in (Finding, Exam, CommunicationAttempt, Acknowledgement, Patient):
@@ -247,15 +247,59 @@ class Command(BaseCommand):
                 )
                 p._history_date = self.start
                 objs.append(p)
-            created = bulk_create_with_history(
+            created = self._insert(Patient, objs)
+            ids.extend(p.pk for p in created)
+        return ids
+
+    def _insert(self, model, objs):
+        """Insert rows and their history rows ('+', the event's time, the system user).
+        PostgreSQL: COPY, several times faster than INSERT for a million rows; elsewhere
+        simple-history's bulk_create_with_history."""
+        for obj in objs:
+            obj._history_user = self.system
+            obj._change_reason = "generate_volume"
+        if connection.vendor != "postgresql":
+            return bulk_create_with_history(
                 objs,
-                Patient,
-                batch_size=batch,
+                model,
+                batch_size=500,
                 default_user=self.system,
                 default_change_reason="generate_volume",
             )
-            ids.extend(p.pk for p in created)
-        return ids
+        table = model._meta.db_table
+        history = model.history.model
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [table, len(objs)],
+            )
+            for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
+                obj.pk = pk
+            self._copy(cursor, model, objs, {})
+            extra = {
+                "history_date": lambda o: o._history_date,
+                "history_change_reason": lambda o: "generate_volume",
+                "history_type": lambda o: "+",
+                "history_user_id": lambda o: self.system.pk,
+            }
+            self._copy(cursor, history, objs, extra)
+        return objs
+
+    @staticmethod
+    def _copy(cursor, model, objs, extra):
+        fields = [f for f in model._meta.concrete_fields if f.attname != "history_id"]
+        columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+        sql = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN"
+        with cursor.cursor.copy(sql) as copy:
+            for obj in objs:
+                copy.write_row(
+                    [
+                        extra[f.attname](obj)
+                        if f.attname in extra
+                        else f.get_db_prep_save(getattr(obj, f.attname), connection)
+                        for f in fields
+                    ]
+                )
 
     def _flag_time(self):
         rng = self.rng
@@ -292,22 +336,10 @@ class Command(BaseCommand):
             exam._history_date = exam.performed_at
             exams.append(exam)
             findings.append(self._finding(category, flagged_at, referrer, radiologist))
-        exams = bulk_create_with_history(
-            exams,
-            Exam,
-            batch_size=len(exams),
-            default_user=self.system,
-            default_change_reason="generate_volume",
-        )
+        exams = self._insert(Exam, exams)
         for exam, finding in zip(exams, findings, strict=True):
             finding.exam_id = exam.pk
-        findings = bulk_create_with_history(
-            findings,
-            Finding,
-            batch_size=len(findings),
-            default_user=self.system,
-            default_change_reason="generate_volume",
-        )
+        findings = self._insert(Finding, findings)
         self._recent_events([f for f in findings if f.flagged_at >= self.now - RECENT])
 
     def _finding(self, category, flagged_at, referrer, radiologist):
@@ -379,21 +411,9 @@ class Command(BaseCommand):
                 ack._history_date = f.acknowledged_at
                 acks.append(ack)
         if attempts:
-            bulk_create_with_history(
-                attempts,
-                CommunicationAttempt,
-                batch_size=len(attempts),
-                default_user=self.system,
-                default_change_reason="generate_volume",
-            )
+            self._insert(CommunicationAttempt, attempts)
         if acks:
-            bulk_create_with_history(
-                acks,
-                Acknowledgement,
-                batch_size=len(acks),
-                default_user=self.system,
-                default_change_reason="generate_volume",
-            )
+            self._insert(Acknowledgement, acks)
 
     def _attempt(self, finding, at, outcome, counts):
         attempt = CommunicationAttempt(
