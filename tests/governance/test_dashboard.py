@@ -80,3 +80,22 @@ def test_an_empty_dashboard_says_none(client, governance, clock):
     client.force_login(governance)
     html = client.get(reverse("governance:dashboard")).content.decode()
     assert html.count("None.") == 3
+
+
+def test_a_full_section_shows_the_oldest_and_counts_the_rest(
+    client, governance, flag, clock, monkeypatch
+):
+    from datetime import timedelta
+
+    from tracker.governance import dashboard
+
+    monkeypatch.setattr(dashboard, "ROWS_PER_SECTION", 2)
+    for _ in range(3):
+        flag("critical")
+        clock.shift(timedelta(minutes=1))
+    clock.shift(timedelta(hours=2))
+    client.force_login(governance)
+    response = client.get(reverse("governance:dashboard"))
+    overdue = {s.key: s for s in response.context["sections"]}["overdue"]
+    assert (len(overdue.rows), overdue.total, overdue.more) == (2, 3, 1)
+    assert "and 1 more" in response.content.decode()

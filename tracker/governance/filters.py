@@ -63,6 +63,10 @@ def local_midnight(d):
     return datetime.combine(d, time.min, tzinfo=site_zone())
 
 
+def people_choices(role):
+    return [(u.pk, u.display_name) for u in User.objects.filter(role=role)]
+
+
 class ReportForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
@@ -97,21 +101,23 @@ class ReportFilter(django_filters.FilterSet):
     modality = django_filters.ChoiceFilter(
         field_name="exam__modality", choices=Modality.choices, empty_label="All"
     )
-    department = django_filters.ModelChoiceFilter(
+    # ChoiceFilters, choices read in __init__: one query each (a ModelChoiceFilter counts and
+    # then iterates with a server-side cursor: two).
+    department = django_filters.ChoiceFilter(
         field_name="responsible_clinician__department",
-        queryset=Department.objects.order_by("name"),
+        choices=[],
         empty_label="All",
         label="Department (responsible clinician's)",
     )
-    radiologist = django_filters.ModelChoiceFilter(
+    radiologist = django_filters.ChoiceFilter(
         field_name="flagged_by",
-        queryset=User.objects.filter(role=Role.RADIOLOGIST),
+        choices=[],
         empty_label="All",
         label="Radiologist (flagged by)",
     )
-    referrer = django_filters.ModelChoiceFilter(
+    referrer = django_filters.ChoiceFilter(
         field_name="responsible_clinician",
-        queryset=User.objects.filter(role=Role.REFERRER),
+        choices=[],
         empty_label="All",
         label="Referrer (responsible)",
     )
@@ -124,6 +130,11 @@ class ReportFilter(django_filters.FilterSet):
         if not data.get("period"):
             data["period"] = Period.MONTH
         super().__init__(data, *args, **kwargs)
+        self.filters["department"].extra["choices"] = [
+            (d.pk, d.name) for d in Department.objects.order_by("name")
+        ]
+        self.filters["radiologist"].extra["choices"] = people_choices(Role.RADIOLOGIST)
+        self.filters["referrer"].extra["choices"] = people_choices(Role.REFERRER)
 
     def by_period(self, queryset, name, value):
         return queryset  # applied once, for all four fields, in filter_queryset
