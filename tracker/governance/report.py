@@ -267,19 +267,32 @@ def breaches_by_reason(queryset, now):
     return [(r["reason"], labels.get(r["reason"], r["reason"]), r["n"]) for r in rows]
 
 
-@dataclass
-class Bucket:
-    start: object  # local date
-    end: object  # local date, exclusive
-    findings: int
-    assessable: int
-    on_time: int
-    breached: int
+@dataclass(kw_only=True)
+class Counts:
+    """The counts of one slice of the report (a trend bucket, a department, a radiologist)."""
+
+    findings: int = 0
+    assessable: int = 0
+    on_time: int = 0
+    breached: int = 0
     links: dict = field(default_factory=dict)
 
     @property
     def on_time_percent(self):
         return percent(self.on_time, self.assessable)
+
+    @classmethod
+    def of(cls, row, **extra):
+        return cls(**{k: row.get(k, 0) for k in COUNTED}, **extra)
+
+
+COUNTED = ("findings", "assessable", "on_time", "breached")
+
+
+@dataclass(kw_only=True)
+class Bucket(Counts):
+    start: object  # local date
+    end: object  # local date, exclusive
 
 
 def _grouped_counts(queryset, now, *group_by):
@@ -314,15 +327,9 @@ def trend(queryset, now, first_day, after_last_day):
             end = start + timedelta(days=7)
         else:
             end = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
-        r = by_start.get(start, {})
         buckets.append(
-            Bucket(
-                start=max(start, first_day),
-                end=min(end, after_last_day),
-                findings=r.get("findings", 0),
-                assessable=r.get("assessable", 0),
-                on_time=r.get("on_time", 0),
-                breached=r.get("breached", 0),
+            Bucket.of(
+                by_start.get(start, {}), start=max(start, first_day), end=min(end, after_last_day)
             )
         )
         start = end
@@ -341,19 +348,10 @@ BREAKDOWNS = {
 }
 
 
-@dataclass
-class Group:
+@dataclass(kw_only=True)
+class Group(Counts):
     key: object
     label: str
-    findings: int
-    assessable: int
-    on_time: int
-    breached: int
-    links: dict = field(default_factory=dict)
-
-    @property
-    def on_time_percent(self):
-        return percent(self.on_time, self.assessable)
 
 
 def breakdown(queryset, now, by):
@@ -362,16 +360,8 @@ def breakdown(queryset, now, by):
     groups = []
     for r in rows:
         label = " ".join(str(r[f]) for f in label_fields if r[f]).strip()
-        groups.append(
-            Group(
-                key=r[key],
-                label=label or ("No department" if by == "department" else "Unknown"),
-                findings=r["findings"],
-                assessable=r["assessable"],
-                on_time=r["on_time"],
-                breached=r["breached"],
-            )
-        )
+        default = "No department" if by == "department" else "Unknown"
+        groups.append(Group.of(r, key=r[key], label=label or default))
     return groups
 
 
