@@ -226,3 +226,19 @@ def test_bad_filter_input_names_the_field(client, known_findings, governance):
     assert "Give the last day of the period." in response.content.decode()
     response = client.get(reverse("governance:report_findings"), {**NOVEMBER, "measure": "nope"})
     assert response.status_code == 400
+
+
+def test_a_finding_just_after_local_midnight_in_summer_time_counts_in_the_local_month(
+    clock, flag, governance
+):
+    from datetime import UTC, datetime
+
+    clock.move_to(datetime(2026, 3, 31, 23, 30, tzinfo=UTC))  # 00:30 BST on 1 April
+    flag("routine")
+    clock.move_to(datetime(2026, 11, 23, 14, 0, tzinfo=UTC))
+    rep = report_for({"period": "year", "anchor": "2026-11-23"}, governance)
+    by_month = {b.start.isoformat(): b.findings for b in rep.buckets}
+    assert by_month["2026-03-01"] == 0
+    assert by_month["2026-04-01"] == 1
+    march = report_for({"period": "month", "anchor": "2026-03-15"}, governance)
+    assert march.summary.counts["findings"] == 0

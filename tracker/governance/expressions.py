@@ -1,6 +1,6 @@
 """Database expressions the report needs that Django does not ship."""
 
-from django.db.models import Aggregate, FloatField, Func
+from django.db.models import Aggregate, DateTimeField, FloatField, Func, IntegerField, Value
 
 
 class Seconds(Func):
@@ -50,3 +50,21 @@ class Percentiles(Aggregate):
             output_field=ArrayField(FloatField()),
             **extra,
         )
+
+
+class WidthBucket(Func):
+    """PostgreSQL width_bucket(value, ARRAY[b0, b1, ...]): 0 before b0, i for b(i-1) <= value
+    < b(i). A binary search over the period's local bucket starts, instead of converting every
+    row to local time and truncating it."""
+
+    output_field = IntegerField()
+
+    def __init__(self, expression, boundaries):
+        values = [Value(b, output_field=DateTimeField()) for b in boundaries]
+        super().__init__(expression, *values)
+
+    def as_sql(self, compiler, connection, **extra_context):
+        (first, first_params), *rest = [compiler.compile(e) for e in self.get_source_expressions()]
+        array = ", ".join(sql for sql, _params in rest)
+        params = [*first_params, *(p for _sql, ps in rest for p in ps)]
+        return f"width_bucket({first}, ARRAY[{array}]::timestamptz[])", params

@@ -24,13 +24,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import connection
-from django.db.models import Case, Count, F, Q, Value, When
-from django.db.models.functions import TruncMonth, TruncWeek
+from django.db.models import Case, CharField, Count, F, IntegerField, Q, Value, When
 
 from ..models import BreachReason
 from ..models.findings import VOIDED_STATUSES
-from .expressions import Percentiles, Seconds
-from .filters import site_zone
+from .expressions import Percentiles, Seconds, WidthBucket
+from .filters import local_midnight
 
 PERCENTILES = (0.5, 0.9)
 OPEN_BREACH = "open"  # breached and still not communicated: no reason can be recorded yet
@@ -170,53 +169,27 @@ class Summary:
         return self.acknowledgement[0.9]
 
 
-def summary(queryset, now):
+def percentiles(queryset, now, counts):
+    """Median and p90 of time to contact and to acknowledgement: one query on PostgreSQL
+    (one sort per measure), ordered offset queries elsewhere."""
     m = measures(now)
-    aggregates = {key: Count("flagged_at", filter=cond) for key, cond in m.items()}
-    postgres = connection.vendor == "postgresql"
-    if postgres:
-        aggregates["contact"] = Percentiles(time_to_contact(), PERCENTILES, filter=m["contacted"])
-        aggregates["ack"] = Percentiles(
-            time_to_acknowledgement(), PERCENTILES, filter=m["acknowledged"]
+    if connection.vendor == "postgresql":
+        row = queryset.aggregate(
+            contact=Percentiles(time_to_contact(), PERCENTILES, filter=m["contacted"]),
+            ack=Percentiles(time_to_acknowledgement(), PERCENTILES, filter=m["acknowledged"]),
         )
-    row = queryset.aggregate(**aggregates)
-    counts = {key: row[key] for key in m}
-    if postgres:
-        contact = dict(
-            zip(
-                PERCENTILES,
-                [_seconds(v) for v in row["contact"] or [None] * len(PERCENTILES)],
-                strict=True,
-            )
+        none = [None] * len(PERCENTILES)
+        return (
+            dict(zip(PERCENTILES, [_seconds(v) for v in row["contact"] or none], strict=True)),
+            dict(zip(PERCENTILES, [_seconds(v) for v in row["ack"] or none], strict=True)),
         )
-        ack = dict(
-            zip(
-                PERCENTILES,
-                [_seconds(v) for v in row["ack"] or [None] * len(PERCENTILES)],
-                strict=True,
-            )
-        )
-    else:
-        contact = _percentiles_by_offset(
-            queryset.filter(m["contacted"]), time_to_contact(), counts["contacted"]
-        )
-        ack = _percentiles_by_offset(
-            queryset.filter(m["acknowledged"]), time_to_acknowledgement(), counts["acknowledged"]
-        )
-    return Summary(counts=counts, contact=contact, acknowledgement=ack)
-
-
-def breaches_by_reason(queryset, now):
-    """[(reason code, label, count)] for the breaches, largest first."""
-    labels = reason_labels()
-    rows = (
-        queryset.filter(measures(now)["breached"])
-        .annotate(reason=breach_reason_expression())
-        .values("reason")
-        .annotate(n=Count("flagged_at"))
-        .order_by("-n", "reason")
+    contact = _percentiles_by_offset(
+        queryset.filter(m["contacted"]), time_to_contact(), counts["contacted"]
     )
-    return [(r["reason"], labels.get(r["reason"], r["reason"]), r["n"]) for r in rows]
+    ack = _percentiles_by_offset(
+        queryset.filter(m["acknowledged"]), time_to_acknowledgement(), counts["acknowledged"]
+    )
+    return contact, ack
 
 
 @dataclass(kw_only=True)
@@ -247,45 +220,35 @@ class Bucket(Counts):
     end: object  # local date, exclusive
 
 
-def _grouped_counts(queryset, now, *group_by):
-    m = measures(now)
-    return queryset.values(*group_by).annotate(
-        findings=Count("flagged_at"),
-        assessable=Count("flagged_at", filter=m["assessable"]),
-        on_time=Count("flagged_at", filter=m["on_time"]),
-        breached=Count("flagged_at", filter=m["breached"]),
-    )
-
-
 def trend_grain(first_day, after_last_day):
     return "week" if (after_last_day - first_day) <= timedelta(days=92) else "month"
 
 
-def trend(queryset, now, first_day, after_last_day):
-    """Volume and compliance per week (periods up to a quarter) or per month (longer),
-    in the site's zone; every bucket of the period appears, empty ones with zeros."""
+def bucket_dates(first_day, after_last_day):
+    """The trend's buckets as (first day, day after) local dates: weeks (Monday to Sunday) for
+    periods up to a quarter, calendar months for longer ones, clamped to the period."""
     grain = trend_grain(first_day, after_last_day)
-    trunc = TruncWeek if grain == "week" else TruncMonth
-    rows = _grouped_counts(
-        queryset.annotate(bucket=trunc("flagged_at", tzinfo=site_zone())), now, "bucket"
-    ).order_by("bucket")
-    by_start = {r["bucket"].date(): r for r in rows}
-    buckets = []
-    start = first_day if grain == "month" else first_day - timedelta(days=first_day.weekday())
+    start = first_day - timedelta(days=first_day.weekday())
     if grain == "month":
-        start = start.replace(day=1)
+        start = first_day.replace(day=1)
+    dates = []
     while start < after_last_day:
         if grain == "week":
             end = start + timedelta(days=7)
         else:
             end = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
-        buckets.append(
-            Bucket.of(
-                by_start.get(start, {}), start=max(start, first_day), end=min(end, after_last_day)
-            )
-        )
+        dates.append((max(start, first_day), min(end, after_last_day)))
         start = end
-    return grain, buckets
+    return grain, dates
+
+
+def bucket_index(dates):
+    """1 for the first bucket, 2 for the second... from flagged_at, in the database."""
+    starts = [local_midnight(start) for start, _end in dates[1:]]
+    if connection.vendor == "postgresql":
+        return WidthBucket("flagged_at", starts) + 1 if starts else Value(1)
+    whens = [When(flagged_at__lt=start, then=Value(i)) for i, start in enumerate(starts, 1)]
+    return Case(*whens, default=Value(len(dates)), output_field=IntegerField())
 
 
 BREAKDOWNS = {
@@ -306,15 +269,21 @@ class Group(Counts):
     label: str
 
 
-def breakdown(queryset, now, by):
+def _slices(queryset, now, dates, by):
+    """The one grouped query: counts per (trend bucket, breakdown group, breach reason)."""
+    m = measures(now)
     key, label_fields = BREAKDOWNS[by]
-    rows = _grouped_counts(queryset, now, key, *label_fields).order_by("-findings", key)
-    groups = []
-    for r in rows:
-        label = " ".join(str(r[f]) for f in label_fields if r[f]).strip()
-        default = "No department" if by == "department" else "Unknown"
-        groups.append(Group.of(r, key=r[key], label=label or default))
-    return groups
+    reason = Case(
+        When(m["breached"], then=breach_reason_expression()),
+        default=Value(None),
+        output_field=CharField(),
+    )
+    return (
+        queryset.annotate(bucket=bucket_index(dates), reason=reason)
+        .values("bucket", "reason", key, *label_fields)
+        .annotate(**{name: Count("flagged_at", filter=cond) for name, cond in m.items()})
+        .order_by()
+    )
 
 
 @dataclass
@@ -328,16 +297,46 @@ class Report:
 
 
 def compliance_report(queryset, now, first_day, after_last_day, breakdown_by="department"):
-    """Four aggregate queries on PostgreSQL whatever the number of findings."""
+    """Two queries on PostgreSQL whatever the number of findings: the grouped counts (one scan,
+    summed here into the summary, the trend, the breakdown and the reasons) and the
+    percentiles."""
     queryset = population(queryset)
-    grain, buckets = trend(queryset, now, first_day, after_last_day)
+    grain, dates = bucket_dates(first_day, after_last_day)
+    key, label_fields = BREAKDOWNS[breakdown_by]
+    totals = dict.fromkeys(MEASURE_LABELS, 0)
+    per_bucket = [dict.fromkeys(COUNTED, 0) for _ in dates]
+    per_group, labels, reasons = {}, {}, {}
+    for row in _slices(queryset, now, dates, breakdown_by):
+        for name in totals:
+            totals[name] += row[name]
+        bucket = per_bucket[row["bucket"] - 1]
+        group = per_group.setdefault(row[key], dict.fromkeys(COUNTED, 0))
+        for name in COUNTED:
+            bucket[name] += row[name]
+            group[name] += row[name]
+        labels[row[key]] = " ".join(str(row[f]) for f in label_fields if row[f]).strip()
+        if row["reason"] is not None:
+            reasons[row["reason"]] = reasons.get(row["reason"], 0) + row["breached"]
+    contact, ack = percentiles(queryset, now, totals)
+    default_label = "No department" if breakdown_by == "department" else "Unknown"
+    groups = [
+        Group.of(counts, key=k, label=labels[k] or default_label) for k, counts in per_group.items()
+    ]
+    groups.sort(key=lambda g: (-g.findings, g.label))
+    reason_names = reason_labels()
     return Report(
-        summary=summary(queryset, now),
-        reasons=breaches_by_reason(queryset, now),
+        summary=Summary(counts=totals, contact=contact, acknowledgement=ack),
+        reasons=[
+            (code, reason_names.get(code, code), n)
+            for code, n in sorted(reasons.items(), key=lambda item: (-item[1], item[0]))
+        ],
         grain=grain,
-        buckets=buckets,
+        buckets=[
+            Bucket.of(counts, start=start, end=end)
+            for counts, (start, end) in zip(per_bucket, dates, strict=True)
+        ],
         breakdown_by=breakdown_by,
-        groups=breakdown(queryset, now, breakdown_by),
+        groups=groups,
     )
 
 
