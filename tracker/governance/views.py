@@ -4,6 +4,7 @@ from datetime import timedelta
 from functools import wraps
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -55,7 +56,7 @@ def _href(name, params):
 def _period_text(filterset):
     first, after = filterset.dates
     last = after - timedelta(days=1)
-    return f"{first:%d/%m/%Y} to {last:%d/%m/%Y} (Europe/London)"
+    return f"{first:%d/%m/%Y} to {last:%d/%m/%Y} ({settings.TIME_ZONE})"
 
 
 def _attach_links(request, rep):
