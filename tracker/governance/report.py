@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import connection
-from django.db.models import Case, CharField, Count, F, IntegerField, Q, Value, When
+from django.db.models import Case, Count, F, IntegerField, Q, Value, When
 
 from ..models import BreachReason
 from ..models.findings import VOIDED_STATUSES
@@ -251,16 +251,14 @@ def bucket_index(dates):
     return Case(*whens, default=Value(len(dates)), output_field=IntegerField())
 
 
+# The breakdown's group key: an id, named afterwards from the filter's choice list, so that the
+# grouped query sorts or hashes small integers only.
 BREAKDOWNS = {
-    "department": (
-        "responsible_clinician__department",
-        ("responsible_clinician__department__name",),
-    ),
-    "radiologist": (
-        "flagged_by",
-        ("flagged_by__title", "flagged_by__first_name", "flagged_by__last_name"),
-    ),
+    "department": "responsible_clinician__department",
+    "radiologist": "flagged_by",
 }
+# Breach reasons as small integers in the grouped query (index into this list).
+REASON_CODES = [OPEN_BREACH, "", *BreachReason.values]
 
 
 @dataclass(kw_only=True)
@@ -272,15 +270,25 @@ class Group(Counts):
 def _slices(queryset, now, dates, by):
     """The one grouped query: counts per (trend bucket, breakdown group, breach reason)."""
     m = measures(now)
-    key, label_fields = BREAKDOWNS[by]
     reason = Case(
-        When(m["breached"], then=breach_reason_expression()),
+        When(
+            m["breached"],
+            then=Case(
+                When(communicated_at__isnull=True, then=Value(0)),
+                *[
+                    When(breach_reason=code, then=Value(i))
+                    for i, code in enumerate(REASON_CODES)
+                    if i > 1
+                ],
+                default=Value(1),
+            ),
+        ),
         default=Value(None),
-        output_field=CharField(),
+        output_field=IntegerField(),
     )
     return (
         queryset.annotate(bucket=bucket_index(dates), reason=reason)
-        .values("bucket", "reason", key, *label_fields)
+        .values("bucket", "reason", BREAKDOWNS[by])
         .annotate(**{name: Count("flagged_at", filter=cond) for name, cond in m.items()})
         .order_by()
     )
@@ -296,16 +304,19 @@ class Report:
     groups: list
 
 
-def compliance_report(queryset, now, first_day, after_last_day, breakdown_by="department"):
+def compliance_report(
+    queryset, now, first_day, after_last_day, breakdown_by="department", labels=None
+):
     """Two queries on PostgreSQL whatever the number of findings: the grouped counts (one scan,
     summed here into the summary, the trend, the breakdown and the reasons) and the
     percentiles."""
     queryset = population(queryset)
     grain, dates = bucket_dates(first_day, after_last_day)
-    key, label_fields = BREAKDOWNS[breakdown_by]
+    key = BREAKDOWNS[breakdown_by]
+    labels = labels or {}
     totals = dict.fromkeys(MEASURE_LABELS, 0)
     per_bucket = [dict.fromkeys(COUNTED, 0) for _ in dates]
-    per_group, labels, reasons = {}, {}, {}
+    per_group, reasons = {}, {}
     for row in _slices(queryset, now, dates, breakdown_by):
         for name in totals:
             totals[name] += row[name]
@@ -314,13 +325,14 @@ def compliance_report(queryset, now, first_day, after_last_day, breakdown_by="de
         for name in COUNTED:
             bucket[name] += row[name]
             group[name] += row[name]
-        labels[row[key]] = " ".join(str(row[f]) for f in label_fields if row[f]).strip()
         if row["reason"] is not None:
-            reasons[row["reason"]] = reasons.get(row["reason"], 0) + row["breached"]
+            code = REASON_CODES[row["reason"]]
+            reasons[code] = reasons.get(code, 0) + row["breached"]
     contact, ack = percentiles(queryset, now, totals)
     default_label = "No department" if breakdown_by == "department" else "Unknown"
     groups = [
-        Group.of(counts, key=k, label=labels[k] or default_label) for k, counts in per_group.items()
+        Group.of(counts, key=k, label=labels.get(k) or default_label)
+        for k, counts in per_group.items()
     ]
     groups.sort(key=lambda g: (-g.findings, g.label))
     reason_names = reason_labels()
@@ -359,4 +371,8 @@ def drill_down(queryset, now, key):
 
 def report_of(filterset, now, breakdown_by="department"):
     first_day, after_last_day = filterset.dates
-    return compliance_report(filterset.qs, now, first_day, after_last_day, breakdown_by)
+    # The filter form has just read the names of departments and radiologists: reuse them.
+    labels = dict(filterset.filters[breakdown_by].extra["choices"])
+    return compliance_report(
+        filterset.qs, now, first_day, after_last_day, breakdown_by, labels=labels
+    )
