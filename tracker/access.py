@@ -106,6 +106,16 @@ def can_view_access_log(user):
     return user.is_authenticated and user.has_role(Role.GOVERNANCE)
 
 
+def can_view_governance(user):
+    """Governance pages (overdue dashboard, compliance report, breach list): leads only."""
+    return user.is_authenticated and user.has_role(Role.GOVERNANCE)
+
+
+def can_review_breach(user, finding):
+    """A governance lead records the review of a breach; it never changes the finding."""
+    return can_view_governance(user)
+
+
 # --- The access-control matrix -------------------------------------------------------------
 # Expected status of a GET to every URL pattern of the project, per role, checked by
 # tests/security/test_access_matrix.py, which walks the URL resolver: a URL that is not matched
@@ -135,6 +145,7 @@ def _expect(anonymous, radiologist, referrer, governance, administrator):
 SIGNED_IN = _expect(302, 200, 200, 200, 200)
 ANYONE = _expect(200, 200, 200, 200, 200)
 GOVERNANCE_ONLY = _expect(302, 404, 404, 200, 404)
+GOVERNANCE_PAGE = _expect(302, 403, 403, 200, 403)
 # Non-staff are sent to the admin login page; administrators are staff.
 ADMIN_ONLY = _expect(302, 302, 302, 302, 200)
 ADMIN_REFUSED = _expect(302, 302, 302, 302, 403)
@@ -170,6 +181,14 @@ URL_ACCESS = [
     ("password_reset_confirm", ANYONE),  # an invalid token shows "link invalid"
     ("password_reset_complete", ANYONE),
     ("audit:finding_access_log", GOVERNANCE_ONLY),
+    # Governance pages: other roles are told no (403); the issue asks for exactly that.
+    ("governance:dashboard", GOVERNANCE_PAGE),
+    ("governance:report", GOVERNANCE_PAGE),
+    ("governance:report_findings", GOVERNANCE_PAGE),
+    ("governance:breaches", GOVERNANCE_PAGE),
+    # The matrix's finding was read back on time: it has no breach to review, so 404 even for
+    # governance (reviewing a real breach is tested in tests/governance/test_breach_review.py).
+    ("governance:breach_review", _expect(302, 403, 403, 404, 403)),
     ("admin:login", _expect(200, 200, 200, 200, 302)),  # staff already signed in: redirected
     ("admin:logout", ADMIN_POST_ONLY),
     # Administrators configure; they never add, change, delete or revert clinical records.
@@ -205,7 +224,12 @@ OBJECT_URLS = {
     "close": "finding",
 }
 # URL patterns with arguments that name no clinical object (tokens, admin internals).
-NON_OBJECT_URLS = {"password_reset_confirm"}
+NON_OBJECT_URLS = {
+    "password_reset_confirm",
+    # Role-gated (403 for everyone but governance leads, who may see every finding); an id that
+    # is missing or names no breach is 404 (tests/governance/test_breach_review.py).
+    "governance:breach_review",
+}
 
 
 def expected_status(url_name, role):

@@ -31,7 +31,7 @@ def rows(response):
     [
         ("radiologist", "worklist"),
         ("referrer", "inbox"),
-        ("governance", "open_findings"),
+        ("governance", "governance:dashboard"),
     ],
 )
 def test_it_sends_each_role_home_to_their_own_list(as_user, request, role, target):

@@ -10,7 +10,7 @@ import json
 from datetime import UTC, date, datetime
 
 from django.apps import apps
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from simple_history.models import HistoricalChanges
 
 from .. import clock
@@ -133,6 +133,16 @@ def on_access_row(sender, instance, created, raw=False, **kwargs):
         append(instance)
 
 
+def _has_rows(model):
+    connection = connections[model._default_manager.db]
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        if table not in connection.introspection.table_names(cursor):
+            return False
+        cursor.execute(f"SELECT 1 FROM {connection.ops.quote_name(table)} LIMIT 1")  # noqa: S608
+        return cursor.fetchone() is not None
+
+
 def adopt_unchained(batch=1000):
     """Chain every audited row that has no link yet, table by table in primary-key order, in one
     transaction; return how many rows were adopted.
@@ -150,6 +160,10 @@ def adopt_unchained(batch=1000):
         seq, prev = head()
         pending = []
         for model in audited_models():
+            if not _has_rows(model):
+                # Also skips tables a later migration creates or alters: inside migration 0004
+                # the current model code may name tables and columns that do not exist yet.
+                continue
             stream = stream_of(model)
             columns = columns_of(model)
             chained = set(

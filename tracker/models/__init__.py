@@ -11,6 +11,7 @@ from .findings import (
     PlannedAction,
     Status,
 )
+from .governance import BreachReview, ReviewOutcome
 from .people import Department, Exam, Modality, Patient, Role, User
 from .policy import Category, Channel, CommunicationPolicy, EscalationStep, Outcome
 
@@ -18,6 +19,7 @@ __all__ = [
     "Acknowledgement",
     "AuditEntry",
     "BreachReason",
+    "BreachReview",
     "Category",
     "Channel",
     "CommunicationAttempt",
@@ -35,6 +37,7 @@ __all__ = [
     "Outcome",
     "Patient",
     "PlannedAction",
+    "ReviewOutcome",
     "Role",
     "Status",
     "User",

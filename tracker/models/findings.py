@@ -174,6 +174,22 @@ class Finding(models.Model):
             ),
             models.Index(fields=["flagged_at"], name="finding_flagged_at_idx"),
             models.Index(fields=["category", "flagged_at"], name="finding_category_idx"),
+            # The governance compliance report: every column it reads for a flagged_at range,
+            # so PostgreSQL answers it with an index-only scan (tracker/governance/report.py).
+            models.Index(
+                fields=[
+                    "flagged_at",
+                    "status",
+                    "category",
+                    "contact_due_at",
+                    "communicated_at",
+                    "acknowledged_at",
+                    "breach_reason",
+                    "flagged_by",
+                    "responsible_clinician",
+                ],
+                name="finding_report_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -8,7 +8,7 @@ from .base import signed_in
 HOME_BY_ROLE = {
     Role.RADIOLOGIST: "worklist",
     Role.REFERRER: "inbox",
-    Role.GOVERNANCE: "open_findings",
+    Role.GOVERNANCE: "governance:dashboard",
 }
 
 
