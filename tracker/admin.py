@@ -184,3 +184,6 @@ class HandoverAdmin(ReadOnlyClinicalAdmin):
 class EscalationAdmin(ReadOnlyClinicalAdmin):
     list_display = ("finding", "step", "sequence", "recipient", "due_at", "status", "sent_at")
     list_filter = ("step", "status")
+
+
+from .hl7 import admin as hl7_admin  # noqa: E402, F401 - the HL7 dead-letter list

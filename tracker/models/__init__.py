@@ -10,6 +10,7 @@ from .findings import (
     PlannedAction,
     Status,
 )
+from .interfaces import IdempotencyRecord, InboundMessage, MessageStatus, ProviderIdentifier
 from .people import Department, Exam, Modality, Patient, Role, User
 from .policy import Category, Channel, CommunicationPolicy, EscalationStep, Outcome
 
@@ -28,10 +29,14 @@ __all__ = [
     "Finding",
     "Handover",
     "HandoverKind",
+    "IdempotencyRecord",
+    "InboundMessage",
+    "MessageStatus",
     "Modality",
     "Outcome",
     "Patient",
     "PlannedAction",
+    "ProviderIdentifier",
     "Role",
     "Status",
     "User",
