@@ -17,12 +17,14 @@ from ..models import (
     Outcome,
     Patient,
     PlannedAction,
+    Role,
     User,
 )
 
 
 class ClinicianSerializer(serializers.ModelSerializer):
     display_name = serializers.CharField(read_only=True)
+    role = serializers.ChoiceField(choices=Role.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = User
@@ -46,7 +48,7 @@ class PatientSerializer(serializers.ModelSerializer):
 
 class ExamSerializer(serializers.ModelSerializer):
     patient = PatientSerializer(read_only=True)
-    ordering_clinician = ClinicianSerializer(read_only=True)
+    ordering_clinician = ClinicianSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = Exam
@@ -74,6 +76,9 @@ class FindingSerializer(serializers.ModelSerializer):
     exam = ExamSerializer(read_only=True)
     flagged_by = ClinicianSerializer(read_only=True)
     responsible_clinician = ClinicianSerializer(read_only=True)
+    breach_reason = serializers.ChoiceField(
+        choices=BreachReason.choices, allow_blank=True, read_only=True
+    )
     deadline = serializers.SerializerMethodField()
     actions = serializers.SerializerMethodField()
 
@@ -113,7 +118,7 @@ class FindingSerializer(serializers.ModelSerializer):
 
 class AttemptSerializer(serializers.ModelSerializer):
     caller = ClinicianSerializer(read_only=True)
-    contacted_user = ClinicianSerializer(read_only=True)
+    contacted_user = ClinicianSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = CommunicationAttempt

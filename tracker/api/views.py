@@ -10,7 +10,9 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
-from rest_framework.decorators import action
+from rest_framework.decorators import action, api_view, permission_classes
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from .. import access
@@ -48,7 +50,7 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
 class FindingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     filter_backends = [DjangoFilterBackend]
     filterset_class = FindingFilter
-    lookup_value_regex = r"\d+"
+    lookup_value_regex = "[^/]+"  # anything not a finding id is a JSON 404, not an HTML page
 
     def get_queryset(self):
         queryset = Finding.objects.for_worklist().order_by("contact_due_at", "flagged_at", "pk")
@@ -168,3 +170,11 @@ class FindingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             **serializer.validated_data,
         )
         return Response(HandoverSerializer(handover).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(exclude=True)
+@api_view(["GET", "POST", "PUT", "PATCH", "DELETE"])
+@permission_classes([AllowAny])
+def not_found(request, *args, **kwargs):
+    """Any other path under /api/v1/: the same JSON error body as everything else."""
+    raise NotFound()

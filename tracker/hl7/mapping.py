@@ -1,7 +1,7 @@
 """From HL7 values to the tracker's: category, modality and clinicians. Site-configurable."""
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from ..models import Category, Department, Modality, ProviderIdentifier, Role, User
 
@@ -77,18 +77,22 @@ def description_for(order):
 
 
 def find_user(person):
-    """A clinician named by another system: a registered provider id first, then username."""
+    """A clinician named by another system: a registered provider id first, then username.
+
+    One query: users matching either way, the provider-id match ordered first.
+    """
     if not person.id:
         return None
-    match = (
-        ProviderIdentifier.objects.filter(value=person.id)
-        .filter(Q(assigning_authority="") | Q(assigning_authority=person.authority))
-        .select_related("user__department")
+    by_identifier = ProviderIdentifier.objects.filter(user=OuterRef("pk"), value=person.id).filter(
+        Q(assigning_authority="") | Q(assigning_authority=person.authority)
+    )
+    return (
+        User.objects.annotate(by_identifier=Exists(by_identifier))
+        .filter(Q(by_identifier=True) | Q(username__iexact=person.id))
+        .select_related("department")
+        .order_by("-by_identifier", "pk")
         .first()
     )
-    if match is not None:
-        return match.user
-    return User.objects.filter(username__iexact=person.id).select_related("department").first()
 
 
 def interface_user():

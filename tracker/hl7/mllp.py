@@ -10,7 +10,7 @@ import logging
 import socket
 import socketserver
 
-from django.db import close_old_connections, connection
+from django.db import connection
 
 from ..models import InboundMessage
 from . import ingest
@@ -28,6 +28,19 @@ def frame(payload):
 
 def _ack_bytes(message):
     return message.ack.encode("utf-8")
+
+
+def _ensure_usable_db():
+    """One database connection per MLLP connection (closed when it ends), replaced if broken.
+
+    Like Django's close_if_unusable_or_obsolete, without closing a healthy connection after
+    every message (which with CONN_MAX_AGE=0 would reconnect per message).
+    """
+    if connection.connection is not None and connection.errors_occurred:
+        if connection.is_usable():
+            connection.errors_occurred = False
+        else:
+            connection.close()
 
 
 class MLLPHandler(socketserver.BaseRequestHandler):
@@ -75,11 +88,11 @@ class MLLPHandler(socketserver.BaseRequestHandler):
                 return True
             payload = bytes(buffer[1:end])
             del buffer[: end + len(END)]
-            close_old_connections()
+            _ensure_usable_db()
             self._send(ingest.receive(payload, entry_point=InboundMessage.EntryPoint.MLLP))
 
     def _store_truncated(self, payload, why):
-        close_old_connections()
+        _ensure_usable_db()
         return ingest.receive_truncated(
             bytes(payload),
             f"Truncated MLLP frame ({why}) after {len(payload)} bytes.",
