@@ -42,6 +42,7 @@ def setup_django(url):
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ["DEBUG"] = "0"  # no query log
     import django
 
     django.setup()
@@ -90,9 +91,19 @@ def message(run, i, referrer):
     return ("\r".join(segments) + "\r").encode(), bool(flag)
 
 
-def start_server():
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "mllp_listen", "--host", "127.0.0.1", "--port", "0"],
+def start_server(workers):
+    process = subprocess.Popen(  # noqa: S603 - our own manage.py, fixed arguments
+        [
+            sys.executable,
+            "manage.py",
+            "mllp_listen",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--workers",
+            str(workers),
+        ],  # fmt: skip
         cwd=ROOT,
         stdout=subprocess.PIPE,
         env=os.environ.copy(),
@@ -132,6 +143,7 @@ def main():
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=1, help="mllp_listen --workers")
     args = parser.parse_args()
 
     ensure_database(args.database_url)
@@ -144,7 +156,7 @@ def main():
     flagged = sum(1 for _, f in messages if f)
     findings_before = Finding.objects.count()
 
-    process, port = start_server()
+    process, port = start_server(args.workers)
     try:
         shares = [[] for _ in range(args.connections)]
         for i, (payload, _) in enumerate(messages):
@@ -168,6 +180,7 @@ def main():
     result = {
         "messages": args.messages,
         "connections": args.connections,
+        "server_workers": args.workers,
         "seconds": round(elapsed, 2),
         "messages_per_second": round(args.messages / elapsed, 1),
         "ack_p50_ms": round(percentile(latencies, 50) * 1000, 2),
