@@ -166,3 +166,33 @@ def test_http_ingest_needs_authentication(client):
 
     assert response.status_code == 401
     assert not InboundMessage.objects.exists()
+
+
+@live
+def test_concurrent_messages_for_the_same_new_exam_are_all_recorded_once(mllp_server, referrer):
+    host, port = mllp_server
+    base = load("oru_v25_unflagged.hl7")
+    payloads = [base.replace(b"CRIS-0002", f"CRIS-RACE-{i}".encode()) for i in range(4)]
+    barrier = threading.Barrier(len(payloads))
+    acks = {}
+
+    def send_one(i):
+        barrier.wait()
+        acks[i] = send(host, port, [payloads[i]])[0].decode()
+
+    threads = [threading.Thread(target=send_one, args=(i,)) for i in range(len(payloads))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    # Every message is answered; one the database could not take just then is AR (resend).
+    assert {segments(a)["MSA"][1] for a in acks.values()} <= {"AA", "AR"}
+    for i, ack in acks.items():
+        if segments(ack)["MSA"][1] == "AR":
+            assert "resend" in segments(ack)["MSA"][3]
+            assert segments(send(host, port, [payloads[i]])[0].decode())["MSA"][1] == "AA"
+
+    from tracker.models import Exam, Patient
+
+    assert InboundMessage.objects.filter(status=MessageStatus.PROCESSED).count() == 4
+    assert Exam.objects.count() == 1 and Patient.objects.count() == 1

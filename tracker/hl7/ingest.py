@@ -153,9 +153,16 @@ def _finish(message, header, ack_code, *, text="", error_code="", location=""):
 def _process(message, raw, header):
     """Parse and apply inside a savepoint; record the outcome on `message` either way."""
     try:
-        with transaction.atomic():
-            report = parse(raw)
-            _apply(report, message)
+        report = parse(raw)
+        try:
+            with transaction.atomic():
+                _apply(report, message)
+        except IntegrityError:
+            # Another connection registered the same patient/exam at the same moment and won;
+            # its rows are committed now, so a second pass updates them instead.
+            message.exam = message.finding = None
+            with transaction.atomic():
+                _apply(report, message)
         _finish(message, header, "AA", text="Message accepted.")
     except HL7Error as exc:
         message.exam = message.finding = None
@@ -298,3 +305,18 @@ def reprocess(message, *, by):
         _run(message, raw, header, header_error)
         message.save()
     return message
+
+
+def storage_failure_ack(raw):
+    """The ACK for a message we could not even store: AR, so that the sender resends it."""
+    try:
+        header = read_header(raw)
+    except HL7Error:
+        header = None
+    return build_ack(
+        header,
+        "AR",
+        ack_id=f"ACKX{uuid.uuid4().hex[:16]}",
+        text="The message could not be stored just now; please resend it.",
+        error_code=INTERNAL_ERROR,
+    )

@@ -89,7 +89,18 @@ class MLLPHandler(socketserver.BaseRequestHandler):
             payload = bytes(buffer[1:end])
             del buffer[: end + len(END)]
             _ensure_usable_db()
-            self._send(ingest.receive(payload, entry_point=InboundMessage.EntryPoint.MLLP))
+            self._answer(payload)
+
+    def _answer(self, payload):
+        try:
+            message = ingest.receive(payload, entry_point=InboundMessage.EntryPoint.MLLP)
+        except Exception:
+            # Not stored (e.g. the database is unavailable): AR, so the sender keeps and resends.
+            logger.exception("MLLP message could not be stored")
+            connection.close()
+            self.request.sendall(frame(ingest.storage_failure_ack(payload).encode("utf-8")))
+            return
+        self._send(message)
 
     def _store_truncated(self, payload, why):
         _ensure_usable_db()
