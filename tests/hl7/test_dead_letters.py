@@ -4,7 +4,7 @@ import pytest
 
 from tests.factories import ReferrerFactory, UserFactory
 from tracker.hl7 import mapping
-from tracker.hl7.parser import Person
+from tracker.hl7.message import Person
 from tracker.models import Finding, InboundMessage, MessageStatus, ProviderIdentifier
 
 from .conftest import load, receive

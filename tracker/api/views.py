@@ -120,16 +120,9 @@ class FindingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @action(detail=True, methods=["post"])
     @idempotent
     def attempts(self, request, pk=None):
-        finding = self.get_object()
-        serializer = AttemptCreateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        attempt = finding_services.attempt_log(
-            actor=request.user,
-            finding=finding,
-            submission_key=request.submission_key,
-            **serializer.validated_data,
+        return self._act(
+            request, AttemptCreateSerializer, finding_services.attempt_log, AttemptSerializer
         )
-        return Response(AttemptSerializer(attempt).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         summary="Acknowledge a communicated finding, with the action planned",
@@ -140,16 +133,12 @@ class FindingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @action(detail=True, methods=["post"])
     @idempotent
     def acknowledge(self, request, pk=None):
-        finding = self.get_object()
-        serializer = AcknowledgeSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        ack = finding_services.finding_acknowledge(
-            actor=request.user,
-            finding=finding,
-            submission_key=request.submission_key,
-            **serializer.validated_data,
+        return self._act(
+            request,
+            AcknowledgeSerializer,
+            finding_services.finding_acknowledge,
+            AcknowledgementSerializer,
         )
-        return Response(AcknowledgementSerializer(ack).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         summary="Hand the finding over to a named colleague, with a reason",
@@ -160,16 +149,26 @@ class FindingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @action(detail=True, methods=["post"], url_path="hand-over")
     @idempotent
     def hand_over(self, request, pk=None):
+        return self._act(
+            request,
+            HandOverRequestSerializer,
+            finding_services.finding_hand_over,
+            HandoverSerializer,
+        )
+
+    def _act(self, request, input_serializer, service, output_serializer):
+        """One service call on a finding the user may see (else 404); the service checks the
+        permission and validates."""
         finding = self.get_object()
-        serializer = HandOverRequestSerializer(data=request.data)
+        serializer = input_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        handover = finding_services.finding_hand_over(
+        result = service(
             actor=request.user,
             finding=finding,
             submission_key=request.submission_key,
             **serializer.validated_data,
         )
-        return Response(HandoverSerializer(handover).data, status=status.HTTP_201_CREATED)
+        return Response(output_serializer(result).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema(exclude=True)

@@ -1,7 +1,7 @@
 """The ACK we answer each message with (original acknowledgement mode)."""
 
 from .. import clock
-from .parser import SUPPORTED_VERSIONS
+from .message import SUPPORTED_VERSIONS
 
 DEFAULT_VERSION = "2.5.1"
 

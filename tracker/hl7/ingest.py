@@ -21,16 +21,15 @@ from ..services import exams as exam_services
 from ..services import findings as finding_services
 from . import mapping
 from .ack import build_ack
-from .parser import (
+from .message import (
     DUPLICATE_KEY,
     INTERNAL_ERROR,
     REQUIRED_FIELD_MISSING,
     TABLE_VALUE_NOT_FOUND,
     HL7Error,
-    parse,
-    read_header,
     reject,
 )
+from .parser import parse, read_header
 
 logger = logging.getLogger(__name__)
 SUBMISSION_NAMESPACE = uuid.UUID("0b6f7a55-5c1e-4a0e-9d61-7d1f1a2f4c37")
@@ -191,6 +190,19 @@ def _process(message, raw, header):
         )  # fmt: skip
 
 
+def _store(raw, header, entry_point, message_key=""):
+    """Keep the message whole before anything else happens to it."""
+    return InboundMessage.objects.create(
+        message_key=message_key,
+        control_id=header.control_id if header else "",
+        sender=header.sender[:200] if header else "",
+        message_type=header.type_label[:40] if header else "",
+        version=header.version[:10] if header else "",
+        entry_point=entry_point,
+        raw=raw,
+    )
+
+
 def receive(raw, *, entry_point):
     """Store, process and answer one message. Returns the InboundMessage (its `.ack` is the ACK)."""
     raw = bytes(raw)
@@ -204,15 +216,7 @@ def receive(raw, *, entry_point):
         if key:
             try:
                 with transaction.atomic():
-                    message = InboundMessage.objects.create(
-                        message_key=key,
-                        control_id=header.control_id,
-                        sender=header.sender[:200],
-                        message_type=header.type_label[:40],
-                        version=header.version[:10],
-                        entry_point=entry_point,
-                        raw=raw,
-                    )
+                    message = _store(raw, header, entry_point, message_key=key)
             except IntegrityError:
                 message = InboundMessage.objects.select_for_update().get(message_key=key)
                 if message.status == MessageStatus.PROCESSED:
@@ -222,14 +226,7 @@ def receive(raw, *, entry_point):
                 message.raw = raw
                 message.attempts += 1
         if message is None:
-            message = InboundMessage.objects.create(
-                control_id=header.control_id if header else "",
-                sender=header.sender[:200] if header else "",
-                message_type=header.type_label[:40] if header else "",
-                version=header.version[:10] if header else "",
-                entry_point=entry_point,
-                raw=raw,
-            )
+            message = _store(raw, header, entry_point)
         _run(message, raw, header, header_error)
         message.save()
     return message
@@ -251,14 +248,7 @@ def _run(message, raw, header, header_error):
 
 def _duplicate_key(raw, header, entry_point):
     """Same MSH-10 as a processed message but different content: keep it, refuse it."""
-    message = InboundMessage.objects.create(
-        control_id=header.control_id,
-        sender=header.sender[:200],
-        message_type=header.type_label[:40],
-        version=header.version[:10],
-        entry_point=entry_point,
-        raw=raw,
-    )
+    message = _store(raw, header, entry_point)
     error = reject(
         f"MSH-10 '{header.control_id}' was already used for a different message.",
         DUPLICATE_KEY,
@@ -276,14 +266,7 @@ def receive_truncated(raw, reason, *, entry_point):
         header = read_header(raw)
     except HL7Error:
         header = None
-    message = InboundMessage.objects.create(
-        control_id=header.control_id if header else "",
-        sender=header.sender[:200] if header else "",
-        message_type=header.type_label[:40] if header else "",
-        version=header.version[:10] if header else "",
-        entry_point=entry_point,
-        raw=raw,
-    )
+    message = _store(raw, header, entry_point)
     _finish(message, header, "AR", text=reason, error_code="100")
     message.save()
     return message
