@@ -154,8 +154,8 @@ def main():
     run = uuid.uuid4().hex[:8]
     messages = [message(run, i, referrers[i % len(referrers)]) for i in range(args.messages)]
     flagged = sum(1 for _, f in messages if f)
-    findings_before = Finding.objects.count()
 
+    load_before = [round(x, 2) for x in os.getloadavg()]
     process, port = start_server(args.workers)
     try:
         shares = [[] for _ in range(args.connections)]
@@ -181,6 +181,7 @@ def main():
         "messages": args.messages,
         "connections": args.connections,
         "server_workers": args.workers,
+        "load_average_before": load_before,
         "seconds": round(elapsed, 2),
         "messages_per_second": round(args.messages / elapsed, 1),
         "ack_p50_ms": round(percentile(latencies, 50) * 1000, 2),
@@ -189,9 +190,12 @@ def main():
         "ack_mean_ms": round(statistics.mean(latencies) * 1000, 2),
         "acks": {code: codes.count(code) for code in sorted(set(codes))},
         "stored_processed": stored.filter(status="processed").count(),
-        "findings_created": Finding.objects.count() - findings_before,
+        "findings_created": Finding.objects.filter(
+            exam__accession_number__startswith=f"B{run}-"
+        ).count(),
         "flagged_sent": flagged,
     }
+    result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     print(json.dumps(result, indent=2))
     ok = (
         result["acks"] == {"AA": args.messages}

@@ -214,3 +214,20 @@ def test_a_resend_of_a_dead_letter_is_processed_again_on_the_same_row(clock, ref
     assert again.ack_code == "AA" and again.attempts == 2
     assert InboundMessage.objects.count() == 1
     assert Finding.objects.get().responsible_clinician == referrer
+
+
+def test_an_internal_error_keeps_the_message_as_a_dead_letter(clock, referrer, monkeypatch, caplog):
+    from tracker.hl7 import mapping
+
+    def broken(order):
+        raise RuntimeError("MRN0000404 NORMAL")  # an error text that quotes patient data
+
+    monkeypatch.setattr(mapping, "modality_for", broken)
+
+    message = receive(load("oru_v25_unflagged.hl7"))
+
+    assert message.ack_code == "AE" and message.is_dead_letter
+    assert "RuntimeError" in message.error
+    assert not Exam.objects.exists() and not Patient.objects.exists()
+    assert "MRN0000404" not in caplog.text and "NORMAL" not in caplog.text
+    assert "RuntimeError" in caplog.text

@@ -180,12 +180,14 @@ def _process(message, raw, header):
     except PermissionDenied as exc:
         message.exam = message.finding = None
         _finish(message, header, "AE", text=str(exc), error_code=INTERNAL_ERROR)
-    except Exception:
-        # A bug must not lose the message: it waits as a dead letter. No patient data logged.
-        logger.exception("HL7 message %s failed with an internal error", message.pk)
+    except Exception as exc:
+        # A bug must not lose the message: it waits as a dead letter. The log names the row and
+        # the error class only (an exception's text can quote patient data).
+        logger.error("HL7 message %s failed: internal error %s", message.pk, type(exc).__name__)
         message.exam = message.finding = None
         _finish(
-            message, header, "AE", text="Internal error; the message is kept for review.",
+            message, header, "AE",
+            text=f"Internal error ({type(exc).__name__}); the message is kept for review.",
             error_code=INTERNAL_ERROR,
         )  # fmt: skip
 

@@ -94,9 +94,10 @@ class MLLPHandler(socketserver.BaseRequestHandler):
     def _answer(self, payload):
         try:
             message = ingest.receive(payload, entry_point=InboundMessage.EntryPoint.MLLP)
-        except Exception:
+        except Exception as exc:
             # Not stored (e.g. the database is unavailable): AR, so the sender keeps and resends.
-            logger.exception("MLLP message could not be stored")
+            # Only the error class is logged: its text can quote patient data.
+            logger.error("MLLP message could not be stored: %s", type(exc).__name__)
             connection.close()
             self.request.sendall(frame(ingest.storage_failure_ack(payload).encode("utf-8")))
             return
