@@ -175,6 +175,10 @@ def main():
     finally:
         process.terminate()
         process.wait(timeout=10)
+    import resource
+
+    server_cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
+    server_cpu_seconds = server_cpu.ru_utime + server_cpu.ru_stime
 
     stored = InboundMessage.objects.filter(message_key__startswith=f"BENCHRIS^BENCH|{run}-")
     result = {
@@ -188,6 +192,7 @@ def main():
         "ack_p99_ms": round(percentile(latencies, 99) * 1000, 2),
         "ack_max_ms": round(max(latencies) * 1000, 2),
         "ack_mean_ms": round(statistics.mean(latencies) * 1000, 2),
+        "server_cpu_ms_per_message": round(server_cpu_seconds / args.messages * 1000, 2),
         "acks": {code: codes.count(code) for code in sorted(set(codes))},
         "stored_processed": stored.filter(status="processed").count(),
         "findings_created": Finding.objects.filter(

@@ -63,7 +63,7 @@ def _apply(report, message):
     """Create or update the exam (and the finding when flagged) for each OBR."""
     patient_details = report.patient
     for order in report.orders:
-        radiologist = mapping.flagging_radiologist(order)
+        radiologist, ordering = mapping.clinicians_for(order)
         modality = mapping.modality_for(order)
         if modality is None:
             raise HL7Error(
@@ -71,7 +71,6 @@ def _apply(report, message):
                 code=TABLE_VALUE_NOT_FOUND,
                 location="OBR-24",
             )
-        ordering = mapping.find_user(order.ordering_provider)
         patient = exam_services.patient_register(
             actor=radiologist,
             identifier=patient_details.identifier,

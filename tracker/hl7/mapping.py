@@ -1,7 +1,7 @@
 """From HL7 values to the tracker's: category, modality and clinicians. Site-configurable."""
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 
 from ..models import Category, Department, Modality, ProviderIdentifier, Role, User
 
@@ -76,23 +76,43 @@ def description_for(order):
     return "\n".join(texts).strip() or order.service_text
 
 
-def find_user(person):
-    """A clinician named by another system: a registered provider id first, then username.
+def find_users(*people):
+    """The clinicians other systems name (None where unknown), in two plain queries.
 
-    One query: users matching either way, the provider-id match ordered first.
+    A registered provider id (value, with a matching or empty assigning authority) wins over a
+    username equal to the id (as sent, or lower-cased).
     """
-    if not person.id:
-        return None
-    by_identifier = ProviderIdentifier.objects.filter(user=OuterRef("pk"), value=person.id).filter(
-        Q(assigning_authority="") | Q(assigning_authority=person.authority)
+    ids = {p.id for p in people if p and p.id}
+    if not ids:
+        return [None for _ in people]
+    registered = {}
+    for value, authority, user_id in ProviderIdentifier.objects.filter(value__in=ids).values_list(
+        "value", "assigning_authority", "user_id"
+    ):
+        registered.setdefault(value, []).append((authority, user_id))
+    user_ids = {user_id for entries in registered.values() for _, user_id in entries}
+    usernames = ids | {i.lower() for i in ids}
+    users = list(
+        User.objects.filter(Q(pk__in=user_ids) | Q(username__in=usernames)).select_related(
+            "department"
+        )
     )
-    return (
-        User.objects.annotate(by_identifier=Exists(by_identifier))
-        .filter(Q(by_identifier=True) | Q(username__iexact=person.id))
-        .select_related("department")
-        .order_by("-by_identifier", "pk")
-        .first()
-    )
+    by_pk = {u.pk: u for u in users}
+    by_username = {u.username: u for u in users}
+
+    def match(person):
+        if not (person and person.id):
+            return None
+        for authority, user_id in registered.get(person.id, []):
+            if authority in ("", person.authority):
+                return by_pk.get(user_id)
+        return by_username.get(person.id) or by_username.get(person.id.lower())
+
+    return [match(p) for p in people]
+
+
+def find_user(person):
+    return find_users(person)[0]
 
 
 def interface_user():
@@ -121,8 +141,9 @@ def interface_user():
     return user
 
 
-def flagging_radiologist(order):
-    user = find_user(order.interpreter)
-    if user is not None and user.has_role(Role.RADIOLOGIST):
-        return user
-    return interface_user()
+def clinicians_for(order):
+    """(flagging radiologist, ordering clinician or None) for one OBR."""
+    interpreter, ordering = find_users(order.interpreter, order.ordering_provider)
+    if interpreter is None or not interpreter.has_role(Role.RADIOLOGIST):
+        interpreter = interface_user()
+    return interpreter, ordering
