@@ -12,6 +12,10 @@ from django.db import connections
 from tracker.hl7.mllp import MLLPServer
 
 
+def _stop(signum, frame):
+    raise KeyboardInterrupt
+
+
 class Command(BaseCommand):
     help = "Receive HL7 v2 results over MLLP and answer each with an ACK (AA / AE / AR)."
 
@@ -60,5 +64,5 @@ class Command(BaseCommand):
                 finally:
                     os._exit(0)
             children.append(pid)
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        signal.signal(signal.SIGTERM, _stop)  # the parent stops its workers on the way out
         return children
