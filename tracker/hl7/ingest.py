@@ -212,25 +212,43 @@ def receive(raw, *, entry_point):
     except HL7Error as exc:
         header, header_error = None, exc
     key = header.message_key if header else ""
+    try:
+        # The common case, a new message: insert it, process it, one transaction.
+        with transaction.atomic():
+            message = _store(raw, header, entry_point, message_key=key)
+            _run(message, raw, header, header_error)
+            _save_outcome(message)
+        return message
+    except IntegrityError:
+        if not key:
+            raise
+    # MSH-10 seen before (the insert hit the unique key; processing errors never get here).
     with transaction.atomic():
-        message = None
-        if key:
-            try:
-                with transaction.atomic():
-                    message = _store(raw, header, entry_point, message_key=key)
-            except IntegrityError:
-                message = InboundMessage.objects.select_for_update().get(message_key=key)
-                if message.status == MessageStatus.PROCESSED:
-                    if bytes(message.raw) != raw:
-                        return _duplicate_key(raw, header, entry_point)
-                    return message  # a resend: the same ACK, nothing new
-                message.raw = raw
-                message.attempts += 1
-        if message is None:
-            message = _store(raw, header, entry_point)
+        message = InboundMessage.objects.select_for_update().get(message_key=key)
+        if message.status == MessageStatus.PROCESSED:
+            if bytes(message.raw) != raw:
+                return _duplicate_key(raw, header, entry_point)
+            return message  # a resend: the same ACK, nothing new
+        message.raw = raw  # a dead letter sent again: process it again, on the same row
+        message.attempts += 1
         _run(message, raw, header, header_error)
         message.save()
     return message
+
+
+def _save_outcome(message):
+    message.save(
+        update_fields=[
+            "status",
+            "ack_code",
+            "ack",
+            "error",
+            "error_location",
+            "processed_at",
+            "exam",
+            "finding",
+        ]
+    )
 
 
 def _run(message, raw, header, header_error):
