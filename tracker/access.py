@@ -189,6 +189,21 @@ URL_ACCESS = [
     # The matrix's finding was read back on time: it has no breach to review, so 404 even for
     # governance (reviewing a real breach is tested in tests/governance/test_breach_review.py).
     ("governance:breach_review", _expect(302, 403, 403, 404, 403)),
+    # Integration. Systems use tokens, people sessions; anonymous callers get 401.
+    ("api:finding-list", _expect(401, 200, 200, 200, 200)),  # each sees what access allows
+    ("api:finding-detail", _expect(401, 200, 200, 200, 404)),
+    ("api:finding-acknowledge", _expect(401, 405, 405, 405, 405)),  # POST only
+    ("api:finding-attempts", _expect(401, 405, 405, 405, 405)),  # POST only
+    ("api:finding-hand-over", _expect(401, 405, 405, 405, 405)),  # POST only
+    ("api:<route api/v1/^.*$>", _expect(404, 404, 404, 404, 404)),  # JSON 404 for unknown paths
+    ("api-schema", ANYONE),  # the API's shape, no data
+    ("api-docs", ANYONE),
+    ("fhir:metadata", ANYONE),  # a FHIR server's CapabilityStatement is public
+    ("fhir:*-search", _expect(401, 200, 200, 200, 200)),  # searches filtered by access
+    ("fhir:*", _expect(401, 200, 200, 200, 404)),  # reads: an invisible resource is 404
+    # POST only, and only for accounts holding tracker.submit_hl7 (the RIS interface).
+    ("hl7:messages", _expect(401, 403, 403, 403, 405)),
+    ("admin:tracker_inboundmessage_add", ADMIN_REFUSED),  # messages arrive, nobody types them
     ("admin:login", _expect(200, 200, 200, 200, 302)),  # staff already signed in: redirected
     ("admin:logout", ADMIN_POST_ONLY),
     # Administrators configure; they never add, change, delete or revert clinical records.
@@ -222,6 +237,13 @@ OBJECT_URLS = {
     "hand_over": "finding",
     "decline": "finding",
     "close": "finding",
+    "api:finding-detail": "finding",
+    "api:finding-acknowledge": "finding",
+    "api:finding-attempts": "finding",
+    "api:finding-hand-over": "finding",
+    "fhir:task": "finding",
+    "fhir:flag": "finding",
+    "fhir:communication": "attempt",  # one Communication per call attempt
 }
 # URL patterns with arguments that name no clinical object (tokens, admin internals).
 NON_OBJECT_URLS = {

@@ -199,3 +199,4 @@ class EscalationAdmin(ReadOnlyClinicalAdmin):
 
 
 from .audit import admin as _audit_admin  # noqa: E402, F401 - registers the audit tables
+from .hl7 import admin as hl7_admin  # noqa: E402, F401 - the HL7 dead-letter list

@@ -33,6 +33,10 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_filters",
     "django_celery_beat",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "tracker",
 ]
 
@@ -131,6 +135,43 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
+
+# Integration (REST API, HL7 v2, FHIR R4): tracker/api, tracker/hl7, tracker/fhir.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",  # systems
+        "rest_framework.authentication.SessionAuthentication",  # users
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "tracker.api.pagination.FindingPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "tracker.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "tracker.api.schema.TrackerAutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Critical result tracker API",
+    "DESCRIPTION": "Flag findings, log communication, acknowledge and hand over; read timelines.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",  # served from the drf-spectacular-sidecar package, no CDN
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+# HL7 v2 ingest: OBX-8 abnormal flags -> category, and the account that flags when OBR-32
+# names no known radiologist (created on first use, role radiologist, department Radiology).
+HL7_ABNORMAL_FLAG_CATEGORIES = env.json(
+    "HL7_ABNORMAL_FLAG_CATEGORIES",
+    default={"AA": "critical", "HH": "critical", "LL": "critical", "A": "significant"},
+)
+HL7_CATEGORY_CODES = env.json(
+    "HL7_CATEGORY_CODES",
+    default={"CRITICAL": "critical", "URGENT": "significant", "SIGNIFICANT": "significant"},
+)
+HL7_INTERFACE_USERNAME = env("HL7_INTERFACE_USERNAME", default="hl7-interface")
+# Identifier systems in FHIR output: <base>/accession-number, <base>/username, ...
+FHIR_IDENTIFIER_BASE = env("FHIR_IDENTIFIER_BASE", default="urn:critical-result-tracker")
 
 LOGGING = {
     "version": 1,

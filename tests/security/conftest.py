@@ -8,11 +8,21 @@ from django_celery_beat.models import (
     PeriodicTask,
     SolarSchedule,
 )
+from rest_framework.authtoken.models import Token
 
 from tests.factories import ExamFactory, ReferrerFactory, UserFactory
 from tracker import clock as server_clock
 from tracker.audit.access import access_record
-from tracker.models import Channel, Escalation, EscalationStep, Outcome, PlannedAction, Role
+from tracker.hl7 import ingest as hl7_ingest
+from tracker.models import (
+    Channel,
+    Escalation,
+    EscalationStep,
+    Outcome,
+    PlannedAction,
+    ProviderIdentifier,
+    Role,
+)
 from tracker.services import findings as services
 
 
@@ -35,7 +45,7 @@ def world(clock, flag, radiologist, referrer, governance, administrator):
     an acknowledged finding, a handed-over finding, an escalation, a read, a failed login, a
     group and beat schedules. Returns (users by role, objects by kind)."""
     finding = flag()
-    services.attempt_log(
+    attempt = services.attempt_log(
         actor=radiologist,
         finding=finding,
         channel=Channel.PHONE,
@@ -67,6 +77,10 @@ def world(clock, flag, radiologist, referrer, governance, administrator):
     SolarSchedule.objects.create(event="sunrise", latitude=51.5, longitude=-0.1)
     ClockedSchedule.objects.create(clocked_time=server_clock.now())
     PeriodicTask.objects.create(name="seal", task="tracker.audit.seal_audit_chain", interval=every)
+    # Integration records: an API token, a dead-lettered HL7 message, a RIS provider id.
+    Token.objects.create(user=radiologist)
+    hl7_ingest.receive(b"MSH|^~\\&|RIS|HOSP\rPID|||", entry_point="http")
+    ProviderIdentifier.objects.create(user=referrer, value="GMC1234567")
     users = {
         "anonymous": None,
         "radiologist": radiologist,
@@ -74,4 +88,4 @@ def world(clock, flag, radiologist, referrer, governance, administrator):
         "governance": governance,
         "administrator": administrator,
     }
-    return users, {"finding": finding, "user": referrer}
+    return users, {"finding": finding, "attempt": attempt, "user": referrer}

@@ -113,3 +113,21 @@ def test_the_finding_page_records_the_read_and_shows_governance_the_log(
         (referrer, "finding_detail"),
         (governance, "finding_detail"),
     ]
+
+
+def test_reading_a_finding_through_the_api_or_fhir_is_recorded(clock, flag, referrer):
+    from rest_framework.test import APIClient
+
+    from tracker.models import FindingAccess
+
+    finding = flag("critical")
+    client = APIClient()
+    client.force_authenticate(referrer)
+    assert client.get(f"/api/v1/findings/{finding.pk}/").status_code == 200
+    assert client.get(f"/fhir/r4/Task/{finding.pk}").status_code == 200
+    vias = list(
+        FindingAccess.objects.filter(finding=finding, user=referrer)
+        .order_by("pk")
+        .values_list("via", flat=True)
+    )
+    assert vias == ["api: finding detail", "fhir: Task"]

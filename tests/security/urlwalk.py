@@ -81,7 +81,9 @@ def argument_value(route, name, objects):
     if name == "object_id":
         return str(objects["finding"].pk)
     if name in ("pk", "finding_id", "finding_pk"):
-        return str(objects["finding"].pk)
+        from tracker.access import OBJECT_URLS
+
+        return str(objects[OBJECT_URLS.get(route.key, "finding")].pk)
     if name == "uidb64":
         return "MQ"
     if name == "token":

@@ -12,6 +12,7 @@ from .findings import (
     Status,
 )
 from .governance import BreachReview, ReviewOutcome
+from .interfaces import IdempotencyRecord, InboundMessage, MessageStatus, ProviderIdentifier
 from .people import Department, Exam, Modality, Patient, Role, User
 from .policy import Category, Channel, CommunicationPolicy, EscalationStep, Outcome
 
@@ -33,11 +34,15 @@ __all__ = [
     "FindingAccess",
     "Handover",
     "HandoverKind",
+    "IdempotencyRecord",
+    "InboundMessage",
+    "MessageStatus",
     "Modality",
     "Outcome",
     "Patient",
     "PlannedAction",
     "ReviewOutcome",
+    "ProviderIdentifier",
     "Role",
     "Status",
     "User",
