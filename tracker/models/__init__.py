@@ -1,3 +1,4 @@
+from .escalation import NotificationAttempt
 from .findings import (
     Acknowledgement,
     BreachReason,
@@ -29,6 +30,7 @@ __all__ = [
     "Handover",
     "HandoverKind",
     "Modality",
+    "NotificationAttempt",
     "Outcome",
     "Patient",
     "PlannedAction",

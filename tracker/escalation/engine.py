@@ -1,0 +1,176 @@
+"""The sweep: claim the findings whose next escalation time has come, record each due step once,
+and hand the recorded steps to the delivery workers.
+
+Exactly once: a finding is claimed with `select_for_update(skip_locked=True)` (two sweeps at once
+take different findings), and the UniqueConstraint(finding, step, sequence) refuses a second row
+for the same step even if two sweeps did meet on one finding. Nothing here sends anything.
+"""
+
+import logging
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from .. import clock
+from ..models import CommunicationPolicy, Escalation, EscalationStatus, Finding, User
+from ..services.base import save_with_history
+from . import rules
+from .system import system_user
+
+log = logging.getLogger(__name__)
+
+CAP_WINDOW = timedelta(hours=1)
+
+
+def redeliver_after():
+    """How long a handed-out escalation may stay pending before the sweep hands it out again."""
+    return timedelta(seconds=settings.ESCALATION_REDELIVER_AFTER_SECONDS)
+
+
+class Policies(dict):
+    """The policy in force per category, read once per sweep."""
+
+    def __missing__(self, category):
+        policy = self[category] = CommunicationPolicy.for_category(category)
+        return policy
+
+
+def _cap_release(recipient, policy, now):
+    """None if the person may be alerted now; else when the hourly cap frees a place."""
+    cap = policy.max_alerts_per_person_per_hour
+    recent = list(
+        Escalation.objects.filter(
+            recipient=recipient,
+            created_at__gt=now - CAP_WINDOW,
+            status__in=[EscalationStatus.PENDING, EscalationStatus.SENT],
+        )
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)[:cap]
+    )
+    if len(recent) < cap:
+        return None
+    return recent[-1] + CAP_WINDOW
+
+
+def escalate_finding(pk, *, now, policies, governance, actor):
+    """Record every step now due for one finding (one transaction). Returns the new pending ids."""
+    created = []
+    with transaction.atomic():
+        finding = (
+            Finding.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related(
+                "flagged_by",
+                "exam__referring_department__lead",
+                "responsible_clinician__covering_colleague",
+                "responsible_clinician__department__lead",
+            )
+            .filter(pk=pk, next_escalation_at__lte=now)
+            .first()
+        )
+        if finding is None:
+            return created  # another sweep has it, or it was rescheduled meanwhile
+        policy = policies[finding.category]
+        existing = {(e.step, e.sequence): e for e in finding.escalations.all()}
+        due, next_at = rules.plan(finding, policy, existing, now)
+        deferred = []
+        for step in due:
+            recipient = rules.recipient_for(step.step, finding, governance)
+            if step.is_reminder and recipient is not None:
+                # Serialise the cap check per person (two sweeps, two findings, one person).
+                User.objects.select_for_update().filter(pk=recipient.pk).first()
+                release = _cap_release(recipient, policy, now)
+                if release is not None:
+                    deferred.append(release)
+                    continue
+            escalation = Escalation(
+                finding=finding,
+                step=step.step,
+                sequence=step.sequence,
+                recipient=recipient,
+                due_at=step.due_at,
+                created_at=now,
+                status=EscalationStatus.PENDING if recipient else EscalationStatus.SKIPPED,
+                next_attempt_at=now + redeliver_after() if recipient else None,
+            )
+            reason = rules.REASONS[step.step]
+            if recipient is None:
+                reason += " (skipped: nobody to tell)"
+            try:
+                with transaction.atomic():
+                    save_with_history(escalation, actor, reason)
+            except IntegrityError:
+                continue  # recorded by a concurrent sweep: the database said so
+            existing[(step.step, step.sequence)] = escalation
+            if recipient is not None:
+                created.append(escalation.pk)
+        # What comes next: the following reminder, a later step, or a place freeing in the cap.
+        later = [s.due_at for s in rules.candidates(finding, policy, existing, now)]
+        later = [t for t in later if t > now] + deferred
+        finding.next_escalation_at = min(later, default=None)
+        # Scheduling state only (excluded from history): no history row for moving it.
+        finding.skip_history_when_saving = True
+        finding.save(update_fields=["next_escalation_at"])
+        del finding.skip_history_when_saving
+    return created
+
+
+def due_finding_ids(now, limit):
+    return list(
+        Finding.objects.filter(next_escalation_at__lte=now)
+        .order_by("next_escalation_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def claim_for_redelivery(now, limit=500):
+    """Pending escalations whose delivery is due again (a retry, or a lost/unsent task)."""
+    with transaction.atomic():
+        rows = list(
+            Escalation.objects.select_for_update(skip_locked=True)
+            .filter(status=EscalationStatus.PENDING, next_attempt_at__lte=now)
+            .order_by("next_attempt_at")[:limit]
+        )
+        for row in rows:
+            row.next_attempt_at = now + redeliver_after()
+            row.skip_history_when_saving = True
+            row.save(update_fields=["next_attempt_at"])
+    return [row.pk for row in rows]
+
+
+def sweep(*, dispatch, now=None, batch=200, budget_seconds=None):
+    """One run: record what is due and dispatch it; then hand out pending retries again.
+
+    `dispatch(ids)` sends the ids to the delivery workers; it is called after each batch's
+    transactions have committed. Returns (findings looked at, escalations dispatched).
+    """
+    budget = settings.ESCALATION_SWEEP_BUDGET_SECONDS if budget_seconds is None else budget_seconds
+    started = time.monotonic()
+    now = now or clock.now()
+    policies = Policies()
+    governance = rules.governance_lead()
+    actor = system_user()
+    looked_at = dispatched = 0
+    while True:
+        ids = due_finding_ids(now, batch)
+        created = []
+        for pk in ids:
+            try:
+                created += escalate_finding(
+                    pk, now=now, policies=policies, governance=governance, actor=actor
+                )
+            except Exception:  # one bad finding must not stop every alert
+                log.exception("Escalation sweep failed on finding %s; will retry", pk)
+        looked_at += len(ids)
+        if created:
+            dispatch(created)
+            dispatched += len(created)
+        if len(ids) < batch or time.monotonic() - started > budget:
+            break
+        now = clock.now()
+    retry_ids = claim_for_redelivery(clock.now())
+    if retry_ids:
+        dispatch(retry_ids)
+        dispatched += len(retry_ids)
+    return looked_at, dispatched
