@@ -67,16 +67,15 @@ def still_needed(step, finding):
     return False
 
 
-def _reminder(step, first_at, existing, interval, now):
-    sent = sorted((seq, e.due_at) for (s, seq), e in existing.items() if s == step)
+def _reminder(step, first_at, existing, interval):
+    sent = [(seq, e) for (s, seq), e in existing.items() if s == step]
     if not sent:
         return DueStep(step, 0, first_at)
-    last_seq, last_due = sent[-1]
-    due = last_due + interval
-    if due + interval <= now:
-        # Missed several (e.g. after an outage): send one now, not a burst of catch-ups.
-        due = now
-    return DueStep(step, last_seq + 1, due)
+    last_seq, last = max(sent, key=lambda pair: pair[0])
+    # One interval after the last one went out (not after it was due): a reminder that was late
+    # (an outage, a deferral by the cap) is followed by the next one an interval later, never
+    # by a burst of catch-ups.
+    return DueStep(step, last_seq + 1, max(last.due_at, last.created_at) + interval)
 
 
 def candidates(finding, policy, existing, now):
@@ -87,9 +86,7 @@ def candidates(finding, policy, existing, now):
     if finding.status == Status.AWAITING_CONTACT:
         if EscalationStep.WARNING_REMINDER in chain and finding.warning_at is not None:
             steps.append(
-                _reminder(
-                    EscalationStep.WARNING_REMINDER, finding.warning_at, existing, interval, now
-                )
+                _reminder(EscalationStep.WARNING_REMINDER, finding.warning_at, existing, interval)
             )
         if finding.contact_due_at is not None:
             for step in (EscalationStep.DEADLINE_COVER, EscalationStep.DEADLINE_DEPARTMENT_LEAD):
@@ -106,7 +103,7 @@ def candidates(finding, policy, existing, now):
     ):
         steps.append(
             _reminder(
-                EscalationStep.ACK_REMINDER, finding.acknowledgement_due_at, existing, interval, now
+                EscalationStep.ACK_REMINDER, finding.acknowledgement_due_at, existing, interval
             )
         )
     return [s for s in steps if (s.step, s.sequence) not in existing]

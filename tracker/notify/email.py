@@ -30,6 +30,8 @@ class EmailChannel(Channel):
             self.connection = None
 
     def send(self, notice):
+        if self.connection is None:
+            self.open()
         message = mail.EmailMessage(
             subject=notice.subject,
             body=f"{notice.body}\n\n{notice.url}\n",
@@ -41,6 +43,7 @@ class EmailChannel(Channel):
             },
         )
         try:
+            self.connection.open()  # once per batch: a no-op while the connection is open
             sent = message.send()
         except (TimeoutError, OSError, smtplib.SMTPException) as exc:
             self.close()  # the connection may be half-dead: the next send opens a new one
