@@ -6,6 +6,7 @@
 """
 
 import logging
+import time
 
 from celery import shared_task
 from django.conf import settings
@@ -28,9 +29,15 @@ def dispatch(ids):
 
 @shared_task(ignore_result=True)
 def escalation_sweep():
+    started = time.monotonic()
     looked_at, dispatched = engine.sweep(dispatch=dispatch)
     if looked_at or dispatched:
-        log.info("Escalation sweep: %d findings looked at, %d dispatched", looked_at, dispatched)
+        log.info(
+            "Escalation sweep: %d findings looked at, %d dispatched in %.3fs",
+            looked_at,
+            dispatched,
+            time.monotonic() - started,
+        )
 
 
 @shared_task(ignore_result=True)

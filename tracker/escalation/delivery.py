@@ -128,6 +128,10 @@ def deliver(pk, channels=None, actor=None):
             save_with_history(attempt, actor, "Delivered" if ok else "Delivery failed")
             if ok:
                 delivered.append(channel.name)
+                if len(todo) == 1:  # the last channel: done, in the same transaction
+                    names = ", ".join(sorted(done | set(delivered)))
+                    _finish(escalation, actor, EscalationStatus.SENT, f"Sent ({names})")
+                    return escalation.status
                 continue
             escalation.failed_attempts += 1
             escalation.last_error = detail[:2000]
