@@ -310,20 +310,23 @@ def main():
         float(s) for s in re.findall(r"escalation_sweep\[[^\]]+\] succeeded in ([\d.]+)s", log)
     ]
 
+    # The sweep's two questions, on the full table, with nothing due: what it costs every second.
     idle = []
+    probe = clock.now() - timedelta(hours=2)
     for _ in range(20):
         started = time.monotonic()
-        engine.sweep(dispatch=lambda ids: None)
+        engine.due_finding_ids(probe, 500)
+        Escalation.objects.filter(
+            status=EscalationStatus.PENDING, next_attempt_at__lte=probe
+        ).exists()
         idle.append(time.monotonic() - started)
     open_count = Finding.objects.open().count()
 
     def fmt(values, scale=1, unit="s"):
         if not values:
             return "n/a"
-        return (
-            f"p50 {percentile(values, 50) * scale:.3f}{unit}, p99 {percentile(values, 99) * scale:.3f}"
-            f"{unit}, max {max(values) * scale:.3f}{unit}"
-        )
+        p50, p99 = percentile(values, 50) * scale, percentile(values, 99) * scale
+        return f"p50 {p50:.3f}{unit}, p99 {p99:.3f}{unit}, max {max(values) * scale:.3f}{unit}"
 
     print(f"Escalations expected {expected:,}; recorded {len(rows):,}; sent {len(sent):,}")
     print(f"Other escalations on those findings (should be 0): {total.count() - len(rows)}")
@@ -333,7 +336,7 @@ def main():
     print(f"Sweep task duration, all {len(sweeps)} sweeps: {fmt(sweeps)}")
     print(f"Sweep duration when it recorded something ({len(busy)} sweeps): {fmt(busy)}")
     print(
-        f"Idle sweep (nothing due) over {open_count:,} open findings, 20 runs in-process: "
+        f"Sweep queries with nothing due, {open_count:,} open findings, 20 runs: "
         f"{fmt(idle, 1000, ' ms')}"
     )
     print(f"Mean lateness {statistics.mean(late):.3f}s" if late else "Nothing was sent")

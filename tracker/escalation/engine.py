@@ -254,13 +254,14 @@ def claim_for_redelivery(now, limit=500):
         rows = list(
             Escalation.objects.select_for_update(skip_locked=True)
             .filter(status=EscalationStatus.PENDING, next_attempt_at__lte=now)
-            .order_by("next_attempt_at")[:limit]
+            .order_by("next_attempt_at")
+            .only("pk")[:limit]
         )
-        for row in rows:
-            row.next_attempt_at = now + redeliver_after()
-            row.skip_history_when_saving = True
-            row.save(update_fields=["next_attempt_at"])
-    return [row.pk for row in rows]
+        ids = [row.pk for row in rows]
+        if ids:
+            # next_attempt_at is excluded from the history: a bulk update loses no audit.
+            Escalation.objects.filter(pk__in=ids).update(next_attempt_at=now + redeliver_after())
+    return ids
 
 
 def sweep(*, dispatch, now=None, batch=500, chunk=50, budget_seconds=None):
