@@ -40,6 +40,7 @@ def parse_args():
     p.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432")
     p.add_argument("--db", default="tracker_escalation_bench")
     p.add_argument("--redis", default="redis://127.0.0.1:6379/2")
+    p.add_argument("--concurrency", type=int, default=0, help="worker processes (0: one per core)")
     return p.parse_args()
 
 

@@ -145,6 +145,10 @@ ESCALATION_CHANNELS = env.list("ESCALATION_CHANNELS", default=["email"])  # emai
 ESCALATION_WEBHOOK_URL = env("ESCALATION_WEBHOOK_URL", default="")
 ESCALATION_GOVERNANCE_USERNAME = env("ESCALATION_GOVERNANCE_USERNAME", default="")
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+# Sweeps have a queue of their own, so a backlog of deliveries never holds the next sweep back.
+# A worker consumes every queue listed here unless started with -Q.
+CELERY_TASK_QUEUES = {"celery": {}, "escalation-sweep": {}}
+CELERY_TASK_ROUTES = {"tracker.tasks.escalation_sweep": {"queue": "escalation-sweep"}}
 CELERY_BEAT_SCHEDULE = {
     "escalation-sweep": {
         "task": "tracker.tasks.escalation_sweep",

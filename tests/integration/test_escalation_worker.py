@@ -26,6 +26,7 @@ from .conftest import wait_until
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 S = EscalationStep
+SWEEP_QUEUE = "escalation-sweep"  # the Redis list behind the sweep queue
 
 
 def flag_minutes_ago(flag, minutes, seconds=0):
@@ -121,7 +122,7 @@ def test_a_worker_killed_mid_send_is_retried_and_the_email_goes_out_once(
     assert smtp.to() == [chain_people["lead"].email]
     escalation.refresh_from_db()
     assert escalation.notification_attempts.filter(succeeded=True).count() == 1
-    assert "worker2" in celery_processes.log("worker2")
+    assert escalation.status == EscalationStatus.SENT
 
 
 def test_with_the_broker_down_at_the_deadline_the_escalation_goes_out_once_late_after_restart(
@@ -159,14 +160,14 @@ def test_a_rolled_back_request_enqueues_nothing_and_a_committed_one_enqueues_aft
             outcome=Outcome.READ_BACK,
             contacted_user=referrer,
         )
-    assert broker.llen("celery") == 0
+    assert broker.llen(SWEEP_QUEUE) == 0
 
     # "Not my patient" two hours in: back to awaiting contact, deadline long gone.
     with pytest.raises(RuntimeError), transaction.atomic():
         services.finding_decline(actor=referrer, finding=finding, reason="Not my patient")
-        assert broker.llen("celery") == 0  # not before the commit
+        assert broker.llen(SWEEP_QUEUE) == 0  # not before the commit
         raise RuntimeError("the request fails after the service call")
-    assert broker.llen("celery") == 0  # rolled back: nothing was sent
+    assert broker.llen(SWEEP_QUEUE) == 0  # rolled back: nothing was sent
 
     services.finding_decline(actor=referrer, finding=finding, reason="Not my patient")
-    assert broker.llen("celery") == 1  # committed: the engine is asked to look now
+    assert broker.llen(SWEEP_QUEUE) == 1  # committed: the engine is asked to look now
