@@ -255,13 +255,15 @@ def claim_for_redelivery(now, limit=500):
             Escalation.objects.select_for_update(skip_locked=True)
             .filter(status=EscalationStatus.PENDING, next_attempt_at__lte=now)
             .order_by("next_attempt_at")
-            .only("pk")[:limit]
+            .only("pk", "created_at", "next_attempt_at")[:limit]
         )
-        ids = [row.pk for row in rows]
-        if ids:
-            # next_attempt_at is excluded from the history: a bulk update loses no audit.
-            Escalation.objects.filter(pk__in=ids).update(next_attempt_at=now + redeliver_after())
-    return ids
+        for row in rows:
+            # Wait at least as long as it has been pending: a lost message comes back after
+            # 30 s, but a long delivery backlog is not flooded with copies (30, 60, 120 s, ...).
+            row.next_attempt_at = now + max(redeliver_after(), now - row.created_at)
+        # next_attempt_at is excluded from the history: a bulk update loses no audit.
+        Escalation.objects.bulk_update(rows, ["next_attempt_at"])
+    return [row.pk for row in rows]
 
 
 def sweep(*, dispatch, now=None, batch=500, chunk=50, budget_seconds=None):
