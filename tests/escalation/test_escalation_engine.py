@@ -252,3 +252,23 @@ def test_a_stranger_is_never_told(clock, flag, chain_people):
     assert mail.outbox
     assert not Escalation.objects.filter(recipient=chain_people["stranger"]).exists()
     assert chain_people["stranger"].email not in mailed_to()
+
+
+def test_when_the_python_check_is_fooled_the_database_rule_still_records_a_step_once(
+    clock, flag, chain_people, monkeypatch
+):
+    """As if two sweeps raced past the lock: the plan offers steps that are already recorded."""
+    finding = flag("critical")
+    clock.shift(timedelta(hours=1, seconds=1))
+    run_sweep()
+    before = steps(finding)
+    sent_before = len(mail.outbox)
+    recorded = [
+        rules.DueStep(e.step, e.sequence, e.due_at)
+        for e in Escalation.objects.filter(finding=finding)
+    ]
+    monkeypatch.setattr(rules, "plan", lambda *args: (recorded, None))
+    Finding.objects.filter(pk=finding.pk).update(next_escalation_at=finding.contact_due_at)
+    run_sweep()  # the unique constraint refuses every row; the sweep carries on
+    assert steps(finding) == before
+    assert len(mail.outbox) == sent_before

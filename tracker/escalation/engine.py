@@ -17,7 +17,6 @@ from simple_history.utils import bulk_create_with_history
 
 from .. import clock
 from ..models import CommunicationPolicy, Escalation, EscalationStatus, Finding, User
-from ..services.base import save_with_history
 from . import rules
 from .system import system_user
 
@@ -39,99 +38,27 @@ class Policies(dict):
         return policy
 
 
-def _cap_release(recipient, policy, now):
-    """None if the person may be alerted now; else when the hourly cap frees a place."""
-    cap = policy.max_alerts_per_person_per_hour
-    recent = list(
-        Escalation.objects.filter(
-            recipient=recipient,
-            created_at__gt=now - CAP_WINDOW,
-            status__in=[EscalationStatus.PENDING, EscalationStatus.SENT],
-        )
-        .order_by("-created_at")
-        .values_list("created_at", flat=True)[:cap]
-    )
-    if len(recent) < cap:
-        return None
-    return recent[-1] + CAP_WINDOW
-
-
-def escalate_finding(pk, *, now, policies, governance, actor):
-    """Record every step now due for one finding (one transaction). Returns the new pending ids."""
-    created = []
-    with transaction.atomic():
-        finding = (
-            Finding.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related(
-                "flagged_by",
-                "exam__referring_department__lead",
-                "responsible_clinician__covering_colleague",
-                "responsible_clinician__department__lead",
-            )
-            .filter(pk=pk, next_escalation_at__lte=now)
-            .first()
-        )
-        if finding is None:
-            return created  # another sweep has it, or it was rescheduled meanwhile
-        policy = policies[finding.category]
-        existing = {(e.step, e.sequence): e for e in finding.escalations.all()}
-        due, next_at = rules.plan(finding, policy, existing, now)
-        deferred = []
-        for step in due:
-            recipient = rules.recipient_for(step.step, finding, governance)
-            if step.is_reminder and recipient is not None:
-                # Serialise the cap check per person (two sweeps, two findings, one person).
-                User.objects.select_for_update().filter(pk=recipient.pk).first()
-                release = _cap_release(recipient, policy, now)
-                if release is not None:
-                    deferred.append(release)
-                    continue
-            escalation = Escalation(
-                finding=finding,
-                step=step.step,
-                sequence=step.sequence,
-                recipient=recipient,
-                due_at=step.due_at,
-                created_at=now,
-                status=EscalationStatus.PENDING if recipient else EscalationStatus.SKIPPED,
-                next_attempt_at=now + redeliver_after() if recipient else None,
-            )
-            reason = rules.REASONS[step.step]
-            if recipient is None:
-                reason += " (skipped: nobody to tell)"
-            try:
-                with transaction.atomic():
-                    save_with_history(escalation, actor, reason)
-            except IntegrityError:
-                continue  # recorded by a concurrent sweep: the database said so
-            existing[(step.step, step.sequence)] = escalation
-            if recipient is not None:
-                created.append(escalation.pk)
-        # What comes next: the following reminder, a later step, or a place freeing in the cap.
-        later = [s.due_at for s in rules.candidates(finding, policy, existing, now)]
-        later = [t for t in later if t > now] + deferred
-        finding.next_escalation_at = min(later, default=None)
-        # Scheduling state only (excluded from history): no history row for moving it.
-        finding.skip_history_when_saving = True
-        finding.save(update_fields=["next_escalation_at"])
-        del finding.skip_history_when_saving
-    return created
-
-
 def escalate_batch(pks, *, now, policies, governance, actor):
-    """`escalate_finding` for many findings in one transaction, with bulk inserts that still
-    write every history row (simple-history's bulk_create_with_history). If the database
-    refuses a row (a concurrent sweep recorded it), the batch is redone one finding at a time.
+    """Record every step now due for these findings, in one transaction. Returns the ids of the
+    new pending escalations.
+
+    Findings are locked with SKIP LOCKED (another sweep has the others); rows are inserted in
+    bulk with their history rows (simple-history's bulk_create_with_history). If the database
+    still refuses a row (recorded by a concurrent sweep), the batch is redone one finding at a
+    time, and a finding refused again is left to the next sweep, which will see the row.
     """
     try:
         return _escalate_batch(pks, now=now, policies=policies, governance=governance, actor=actor)
     except IntegrityError:
-        created = []
-        for pk in pks:
-            created += escalate_finding(
-                pk, now=now, policies=policies, governance=governance, actor=actor
-            )
-        return created
+        if len(pks) == 1:
+            log.info("Escalation for finding %s already recorded by another sweep", pks[0])
+            return []
+    created = []
+    for pk in pks:
+        created += escalate_batch(
+            [pk], now=now, policies=policies, governance=governance, actor=actor
+        )
+    return created
 
 
 def _escalate_batch(pks, *, now, policies, governance, actor):
@@ -233,7 +160,7 @@ def _escalate_chunk(pks, **kwargs):
     created = []
     for pk in pks:
         try:
-            created += escalate_finding(pk, **kwargs)
+            created += escalate_batch([pk], **kwargs)
         except Exception:
             log.exception("Escalation sweep failed on finding %s; will retry", pk)
     return created
