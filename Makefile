@@ -24,8 +24,9 @@ seed: migrate
 	$(BIN)/python manage.py seed_demo
 
 run: seed
-	@echo "==> http://127.0.0.1:8000  (demo logins in README.md)"
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	@echo "==> http://127.0.0.1:8000  (demo logins in README.md); web + Celery worker + beat, Ctrl-C stops all"
+	@mkdir -p var/broker var/broker-processed
+	$(BIN)/honcho start -f Procfile
 
 test: install
 	$(BIN)/python manage.py check

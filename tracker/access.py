@@ -132,6 +132,7 @@ CLINICAL_ADMIN = (
     "acknowledgement",
     "handover",
     "escalation",
+    "notificationattempt",
     "findingaccess",
     "auditentry",
 )

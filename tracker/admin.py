@@ -19,6 +19,7 @@ from .models import (
     Exam,
     Finding,
     Handover,
+    NotificationAttempt,
     Patient,
     User,
 )
@@ -196,6 +197,14 @@ class HandoverAdmin(ReadOnlyClinicalAdmin):
 class EscalationAdmin(ReadOnlyClinicalAdmin):
     list_display = ("finding", "step", "sequence", "recipient", "due_at", "status", "sent_at")
     list_filter = ("step", "status")
+
+
+@admin.register(NotificationAttempt)
+class NotificationAttemptAdmin(ReadOnlyClinicalAdmin):
+    """Every send of an escalation, with the channel's answer (tracker.escalation.delivery)."""
+
+    list_display = ("escalation", "channel", "attempted_at", "succeeded", "detail")
+    list_filter = ("channel", "succeeded")
 
 
 from .audit import admin as _audit_admin  # noqa: E402, F401 - registers the audit tables

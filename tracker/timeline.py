@@ -68,10 +68,11 @@ def _finding_events(finding):
         .select_related("history_user", "responsible_clinician")
         .order_by("history_date", "history_id")
     )
+    # Compare what the history keeps (scheduling fields such as next_escalation_at are not kept).
     fields = [
         f.attname
-        for f in Finding._meta.concrete_fields
-        if f.attname not in ("id", "submission_key")
+        for f in Finding.history.model._meta.concrete_fields
+        if f.attname not in ("id", "submission_key") and not f.attname.startswith("history_")
     ]
     previous = None
     for row in rows:

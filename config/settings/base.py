@@ -133,6 +133,34 @@ CELERY_TASK_ACKS_LATE = True  # a killed worker's task is redelivered, not lost
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# Escalation engine (tracker/escalation, docs/architecture.md "Escalation engine").
+# Beat runs the sweep every ESCALATION_SWEEP_SECONDS: no long ETA task is ever queued.
+ESCALATION_SWEEP_SECONDS = env.float("ESCALATION_SWEEP_SECONDS", default=1.0)
+ESCALATION_SWEEP_BUDGET_SECONDS = 10  # one sweep stops taking new batches after this
+ESCALATION_REDELIVER_AFTER_SECONDS = 30  # a pending escalation is handed out again after this
+ESCALATION_DELIVERY_BATCH = 50  # escalations per delivery task
+ESCALATION_MAX_ATTEMPTS = 10  # failed sends before an escalation is marked failed
+ESCALATION_RETRY_MAX_BACKOFF_SECONDS = 300
+ESCALATION_SEND_TIMEOUT_SECONDS = 10
+ESCALATION_CHANNELS = env.list("ESCALATION_CHANNELS", default=["email"])  # email, webhook
+ESCALATION_WEBHOOK_URL = env("ESCALATION_WEBHOOK_URL", default="")
+ESCALATION_GOVERNANCE_USERNAME = env("ESCALATION_GOVERNANCE_USERNAME", default="")
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+# Sweeps have a queue of their own, so a backlog of deliveries never holds the next sweep back.
+# A worker consumes every queue listed here unless started with -Q.
+CELERY_TASK_QUEUES = {"celery": {}, "escalation-sweep": {}}
+CELERY_TASK_ROUTES = {"tracker.tasks.escalation_sweep": {"queue": "escalation-sweep"}}
+CELERY_BEAT_SCHEDULE = {
+    "escalation-sweep": {
+        "task": "tracker.tasks.escalation_sweep",
+        "schedule": ESCALATION_SWEEP_SECONDS,
+        # A sweep that waited longer than this is stale: the next one does its work.
+        "options": {"expires": 10},
+    },
+}
 
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 

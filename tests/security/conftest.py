@@ -18,6 +18,7 @@ from tracker.models import (
     Channel,
     Escalation,
     EscalationStep,
+    NotificationAttempt,
     Outcome,
     PlannedAction,
     ProviderIdentifier,
@@ -67,6 +68,9 @@ def world(clock, flag, radiologist, referrer, governance, administrator):
         due_at=server_clock.now(),
     )
     escalation.save()
+    NotificationAttempt(
+        escalation=escalation, channel="email", succeeded=True, detail="250 OK"
+    ).save()
     access_record(user=governance, finding=finding, via="test")
     access_record(user=governance, patient=finding.exam.patient, via="test")
     # (Not a user signed in below: a successful login resets that user's failure records.)

@@ -1,4 +1,5 @@
 from .audit import AuditEntry, FindingAccess
+from .escalation import NotificationAttempt
 from .findings import (
     Acknowledgement,
     BreachReason,
@@ -38,6 +39,7 @@ __all__ = [
     "InboundMessage",
     "MessageStatus",
     "Modality",
+    "NotificationAttempt",
     "Outcome",
     "Patient",
     "PlannedAction",

@@ -151,7 +151,11 @@ class Finding(models.Model):
         blank=True, help_text="Why it was cancelled or marked entered-in-error."
     )
     submission_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
-    history = HistoricalRecords()
+    # When the escalation engine must look at this finding next (tracker.escalation). Set to the
+    # earliest stored deadline on every change made through a service; advanced by the engine.
+    # Scheduling state, not clinical state: kept out of the history.
+    next_escalation_at = models.DateTimeField(null=True, blank=True, editable=False)
+    history = HistoricalRecords(excluded_fields=["next_escalation_at"])
 
     objects = FindingQuerySet.as_manager()
 
@@ -173,6 +177,12 @@ class Finding(models.Model):
                 fields=["responsible_clinician", "status"], name="finding_responsible_idx"
             ),
             models.Index(fields=["flagged_at"], name="finding_flagged_at_idx"),
+            # The escalation sweep's one question: what is due now?
+            models.Index(
+                fields=["next_escalation_at"],
+                condition=Q(next_escalation_at__isnull=False),
+                name="finding_next_escalation_idx",
+            ),
             models.Index(fields=["category", "flagged_at"], name="finding_category_idx"),
             # The governance compliance report: every column it reads for a flagged_at range,
             # so PostgreSQL answers it with an index-only scan (tracker/governance/report.py).
@@ -339,6 +349,7 @@ class EscalationStatus(models.TextChoices):
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
     SKIPPED = "skipped", "Skipped (no recipient)"
+    CANCELLED = "cancelled", "Cancelled (resolved before it was sent)"
 
 
 class Escalation(models.Model):
@@ -361,10 +372,25 @@ class Escalation(models.Model):
         max_length=20, choices=EscalationStatus.choices, default=EscalationStatus.PENDING
     )
     sent_at = models.DateTimeField(null=True, blank=True)
-    history = HistoricalRecords()
+    # Delivery bookkeeping (tracker.escalation.delivery): failed sends so far, and when the
+    # sweep may hand the escalation to a worker again (retry backoff / lost-message safety net).
+    failed_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_error = models.TextField(blank=True, editable=False)
+    history = HistoricalRecords(excluded_fields=["next_attempt_at"])
 
     class Meta:
         ordering = ["due_at"]
+        indexes = [
+            # Redelivery sweep: pending escalations whose next attempt is due.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status="pending"),
+                name="escalation_pending_idx",
+            ),
+            # Alert cap: what did this person receive in the last hour?
+            models.Index(fields=["recipient", "created_at"], name="escalation_recipient_idx"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["finding", "step", "sequence"], name="escalation_once_per_step"
@@ -373,3 +399,10 @@ class Escalation(models.Model):
 
     def __str__(self):
         return f"{self.get_step_display()} for finding {self.finding_id}"
+
+    @property
+    def lateness(self):
+        """How long after its due time it went out (None until sent)."""
+        if self.sent_at is None:
+            return None
+        return self.sent_at - self.due_at

@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
 from .. import clock
+from ..escalation import schedule as escalation_schedule
 from ..models import Finding
 from ..models.findings import TRANSITIONS
 
@@ -41,6 +42,9 @@ def check_transition(finding, target, action):
 
 def save_with_history(instance, actor, reason):
     """Save so that the history row names who did it and why, with or without a request."""
+    if isinstance(instance, Finding):
+        # Any change may bring an escalation forward: the engine looks again (tracker.escalation).
+        escalation_schedule.finding_changed(instance)
     instance._history_user = actor
     instance._change_reason = reason
     instance._history_date = now()
