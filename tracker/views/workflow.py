@@ -108,9 +108,7 @@ def log_call(request, pk):
             }
         )
     late = (
-        finding.status == Status.AWAITING_CONTACT
-        and finding.contact_due_at is not None
-        and clock.now() > finding.contact_due_at
+        finding.deadline_state(clock.now()).is_overdue and finding.status == Status.AWAITING_CONTACT
     )
     show_breach = late or bool(
         form.errors.get("breach_reason") or form.errors.get("breach_reason_text")
