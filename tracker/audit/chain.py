@@ -5,6 +5,7 @@ transaction that writes the row.
 Why global and how it stays linear under concurrency: docs/architecture.md ("Audit chain").
 """
 
+import contextlib
 import hashlib
 import json
 from datetime import UTC, date, datetime
@@ -117,10 +118,8 @@ def _derive_head():
     last = AuditEntry.objects.order_by("-seq").values_list("seq", "prev_hash", "entry_hash").first()
     seq, prev, current = last or (0, GENESIS_HASH, GENESIS_HASH)
     with transaction.atomic():  # a savepoint: losing the race to another writer is fine
-        try:
+        with contextlib.suppress(IntegrityError):
             AuditChainHead.objects.create(id=1, seq=seq, prev_hash=prev, entry_hash=current)
-        except IntegrityError:
-            pass
 
 
 # One round trip on PostgreSQL. UPDATE takes the head row's lock; a concurrent writer waits for
