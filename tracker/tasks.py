@@ -11,6 +11,7 @@ import time
 from celery import shared_task
 from django.conf import settings
 
+from . import health
 from .escalation import delivery, engine
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ def dispatch(ids):
 def escalation_sweep():
     started = time.monotonic()
     looked_at, dispatched = engine.sweep(dispatch=dispatch)
+    health.beat()  # only after a sweep that completed: tracker/health.py raises the alarm
     if looked_at or dispatched:
         log.info(
             "Escalation sweep: %d findings looked at, %d dispatched in %.3fs",

@@ -4,6 +4,7 @@ from . import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("health/", views.health, name="health"),
     path("worklist/", views.worklist, name="worklist"),
     path("inbox/", views.inbox, name="inbox"),
     path("findings/", views.open_findings, name="open_findings"),

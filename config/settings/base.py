@@ -66,6 +66,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "tracker.context_processors.escalation_engine",
             ],
         },
     },
@@ -154,6 +155,11 @@ ESCALATION_DELIVERY_BATCH = 50  # escalations per delivery task
 ESCALATION_MAX_ATTEMPTS = 10  # failed sends before an escalation is marked failed
 ESCALATION_RETRY_MAX_BACKOFF_SECONDS = 300
 ESCALATION_SEND_TIMEOUT_SECONDS = 10
+# The alarm (every signed-in page, and /health/ answering 503) when no sweep has completed for
+# this long, or a pending escalation is this far past its hand-out time (tracker/health.py).
+ESCALATION_HEARTBEAT_ALARM = env.bool("ESCALATION_HEARTBEAT_ALARM", default=True)
+ESCALATION_HEARTBEAT_STALE_SECONDS = env.int("ESCALATION_HEARTBEAT_STALE_SECONDS", default=60)
+ESCALATION_DELIVERY_STALE_SECONDS = env.int("ESCALATION_DELIVERY_STALE_SECONDS", default=120)
 ESCALATION_CHANNELS = env.list("ESCALATION_CHANNELS", default=["email"])  # email, webhook
 ESCALATION_WEBHOOK_URL = env("ESCALATION_WEBHOOK_URL", default="")
 ESCALATION_GOVERNANCE_USERNAME = env("ESCALATION_GOVERNANCE_USERNAME", default="")

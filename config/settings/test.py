@@ -14,3 +14,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # same database with the same locking as embedded mode (WAL, immediate transactions).
     VAR_DIR.mkdir(exist_ok=True)  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}  # noqa: F405
+
+# No beat runs under most tests, so the engine alarm would sit on every page (and screenshot);
+# tests/test_health.py switches it on.
+ESCALATION_HEARTBEAT_ALARM = False

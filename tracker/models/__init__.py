@@ -13,6 +13,7 @@ from .findings import (
     Status,
 )
 from .governance import BreachReview, ReviewOutcome
+from .health import Heartbeat
 from .interfaces import IdempotencyRecord, InboundMessage, MessageStatus, ProviderIdentifier
 from .people import Department, Exam, Modality, Patient, Role, User
 from .policy import Category, Channel, CommunicationPolicy, EscalationStep, Outcome
@@ -36,6 +37,7 @@ __all__ = [
     "FindingAccess",
     "Handover",
     "HandoverKind",
+    "Heartbeat",
     "IdempotencyRecord",
     "InboundMessage",
     "MessageStatus",

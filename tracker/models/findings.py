@@ -391,6 +391,12 @@ class Escalation(models.Model):
                 condition=Q(status="pending"),
                 name="escalation_pending_idx",
             ),
+            # The engine alarm (tracker/health.py): the oldest escalation still unsent.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(status="pending"),
+                name="escalation_unsent_idx",
+            ),
             # Alert cap: what did this person receive in the last hour?
             models.Index(fields=["recipient", "created_at"], name="escalation_recipient_idx"),
         ]

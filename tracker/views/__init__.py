@@ -1,6 +1,7 @@
 """Screens, one module per concern: home, worklists, findings (flag, page), workflow (actions)."""
 
 from .findings import exam_lookup, finding_detail, flag
+from .health import health
 from .home import home
 from .workflow import acknowledge, close, decline, hand_over, log_call
 from .worklists import inbox, open_findings, worklist
@@ -13,6 +14,7 @@ __all__ = [
     "finding_detail",
     "flag",
     "hand_over",
+    "health",
     "home",
     "inbox",
     "log_call",
