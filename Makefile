@@ -25,7 +25,7 @@ seed: migrate
 
 run: seed
 	@echo "==> http://127.0.0.1:8000  (demo logins in README.md); web + Celery worker + beat, Ctrl-C stops all"
-	@mkdir -p var/broker var/broker-processed
+	@mkdir -p var/broker var/broker-processed var/broker-control
 	$(BIN)/honcho start -f Procfile
 
 test: install
