@@ -83,3 +83,17 @@ def test_a_registered_provider_id_wins_over_a_username_match(db):
     assert mapping.find_user(Person(id="C1234", authority="GMC")) == by_id
     assert mapping.find_user(Person(id="C1234", authority="NMC")) == by_username
     assert mapping.find_user(Person(id="")) is None
+
+
+def test_an_id_registered_for_its_authority_wins_over_one_registered_for_any(
+    db, django_assert_num_queries
+):
+    for_gmc = ReferrerFactory(username="dr-gmc")
+    for_any = ReferrerFactory(username="dr-any")
+    ProviderIdentifier.objects.create(user=for_any, value="C77", assigning_authority="")
+    ProviderIdentifier.objects.create(user=for_gmc, value="C77", assigning_authority="GMC")
+
+    with django_assert_num_queries(1):
+        found = mapping.find_users(Person(id="C77", authority="GMC"), Person(id="C77"))
+    assert found == [for_gmc, for_any]
+    assert mapping.find_user(Person(id="C77", authority="NMC")) == for_any

@@ -1,9 +1,9 @@
 """From HL7 values to the tracker's: category, modality and clinicians. Site-configurable."""
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import F, Q
 
-from ..models import Category, Department, Modality, ProviderIdentifier, Role, User
+from ..models import Category, Department, Modality, Role, User
 
 # Most severe first: when several observations are flagged, the report takes the most severe.
 SEVERITY = [Category.CRITICAL, Category.SIGNIFICANT, Category.ROUTINE]
@@ -77,38 +77,39 @@ def description_for(order):
 
 
 def find_users(*people):
-    """The clinicians other systems name (None where unknown), in two plain queries.
+    """The clinicians other systems name (None where unknown), in one query.
 
-    A registered provider id (value, with a matching or empty assigning authority) wins over a
-    username equal to the id (as sent, or lower-cased).
+    A registered provider id wins over a username equal to the id (as sent, or lower-cased): first
+    one registered for the id's assigning authority, then one registered with none (any).
     """
     ids = {p.id for p in people if p and p.id}
     if not ids:
         return [None for _ in people]
-    registered = {}
-    # .order_by(): the default orderings would only cost query-building time on every message.
-    for value, authority, user_id in (
-        ProviderIdentifier.objects.filter(value__in=ids)
-        .order_by()
-        .values_list("value", "assigning_authority", "user_id")
-    ):
-        registered.setdefault(value, []).append((authority, user_id))
-    user_ids = {user_id for entries in registered.values() for _, user_id in entries}
     usernames = ids | {i.lower() for i in ids}
-    users = list(
-        User.objects.filter(Q(pk__in=user_ids) | Q(username__in=usernames))
+    # Users named by username or holding one of the ids; a row per identifier the user holds
+    # (one row with none if they hold none). .order_by(): sorting would only cost planning time.
+    rows = (
+        User.objects.filter(Q(username__in=usernames) | Q(provider_identifiers__value__in=ids))
         .select_related("department")
+        .annotate(
+            id_value=F("provider_identifiers__value"),
+            id_authority=F("provider_identifiers__assigning_authority"),
+        )
         .order_by()
     )
-    by_pk = {u.pk: u for u in users}
-    by_username = {u.username: u for u in users}
+    registered = {}  # (value, authority) -> user
+    by_username = {}
+    for user in rows:
+        if user.id_value in ids:
+            registered[(user.id_value, user.id_authority)] = user
+        by_username[user.username] = user
 
     def match(person):
         if not (person and person.id):
             return None
-        for authority, user_id in registered.get(person.id, []):
-            if authority in ("", person.authority):
-                return by_pk.get(user_id)
+        for authority in (person.authority, ""):
+            if (person.id, authority) in registered:
+                return registered[(person.id, authority)]
         return by_username.get(person.id) or by_username.get(person.id.lower())
 
     return [match(p) for p in people]
