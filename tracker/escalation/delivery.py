@@ -43,13 +43,14 @@ def _lock(pk, channels):
         )
         for channel in channels
     }
-    return (
+    locked = (
         Escalation.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("finding")
         .annotate(**delivered)
         .filter(pk=pk)
-        .first()
+        .order_by()  # one row by its key: no sort (.first() would add one)
     )
+    return next(iter(locked), None)
 
 
 def notice_for(escalation):
