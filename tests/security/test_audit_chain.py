@@ -276,3 +276,45 @@ def test_a_column_dropped_from_an_audited_table_shows_as_altered(history):
     assert not ok
     assert f"link #{link.seq}" in message
     assert "row altered (column gone_column no longer exists)" in message
+
+
+def test_a_head_record_edited_by_hand_is_named(history):
+    from tracker.models import AuditChainHead
+
+    head = AuditChainHead.objects.get()
+    assert (head.seq, head.entry_hash) == chain.head()
+    tamper(
+        f"UPDATE {table(AuditChainHead)} SET entry_hash = %s",  # noqa: S608
+        [chain.GENESIS_HASH],
+    )
+    ok, message = verify()
+    assert not ok
+    assert f"chain head record (link #{head.seq}) does not match the last link" in message
+
+
+def test_a_missing_head_record_is_derived_again_from_the_links(history, radiologist, referrer):
+    from tracker.models import AuditChainHead
+
+    last_seq, last_hash = chain.head()
+    tamper(f"DELETE FROM {table(AuditChainHead)}")  # noqa: S608
+    services.attempt_log(
+        actor=radiologist,
+        finding=history,
+        channel=Channel.PHONE,
+        outcome=Outcome.NO_ANSWER,
+        contacted_user=referrer,
+    )
+    first_new = AuditEntry.objects.get(seq=last_seq + 1)
+    assert first_new.prev_hash == last_hash
+    assert AuditChainHead.objects.get().seq == chain.head()[0]
+    assert verify() == (True, "")
+
+
+def test_a_value_saved_in_another_form_is_hashed_as_the_database_returns_it(clock, flag):
+    # A submission key handed over as an upper-case string is stored (and read back) as a UUID.
+    finding = flag(submission_key="6F9619FF-8B86-D011-B42D-00C04FC964FF")
+    link = AuditEntry.objects.get(stream="tracker.historicalfinding")
+    stored = finding.history.get()
+    assert str(stored.submission_key) == "6f9619ff-8b86-d011-b42d-00c04fc964ff"
+    assert link.content_hash == chain.content_hash(stored, link.fields)
+    assert verify() == (True, "")

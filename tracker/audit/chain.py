@@ -10,7 +10,7 @@ import json
 from datetime import UTC, date, datetime
 
 from django.apps import apps
-from django.db import connection, connections, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from simple_history.models import HistoricalChanges
 
 from .. import clock
@@ -61,16 +61,30 @@ class MissingColumn(LookupError):
     pass
 
 
-def content_hash(row, columns=None):
-    """sha256 over the row's stored columns (all of them, or the recorded `columns`)."""
-    names = (columns or columns_of(type(row))).split(",")
+def _column_values(row, names, as_stored):
     present = {f.attname: f for f in row._meta.concrete_fields}
     missing = [name for name in names if name not in present]
     if missing:
         raise MissingColumn(", ".join(missing))
-    values = {name: _canonical(present[name].value_from_object(row)) for name in names}
+    values = {}
+    for name in names:
+        field = present[name]
+        value = field.value_from_object(row)
+        if as_stored and value is not None:
+            # The value as the database hands it back (a UUID given as a string, a flag given as
+            # 1, ...), so the hash equals the one verify_audit computes from the stored row.
+            value = field.to_python(value)
+        values[name] = _canonical(value)
+    return values
+
+
+def content_hash(row, columns=None, as_stored=False):
+    """sha256 over the row's stored columns (all of them, or the recorded `columns`)."""
+    names = (columns or columns_of(type(row))).split(",")
     payload = json.dumps(
-        {"table": row._meta.db_table, "fields": values}, sort_keys=True, separators=(",", ":")
+        {"table": row._meta.db_table, "fields": _column_values(row, names, as_stored)},
+        sort_keys=True,
+        separators=(",", ":"),
     )
     return hashlib.sha256(payload.encode()).hexdigest()
 
@@ -95,33 +109,103 @@ def head():
     return last or (0, GENESIS_HASH)
 
 
+def _derive_head():
+    """Create the head row from the links (fresh database, flushed test database, or a head row
+    removed by hand) unless a concurrent writer just did."""
+    from ..models.audit import AuditChainHead, AuditEntry
+
+    last = AuditEntry.objects.order_by("-seq").values_list("seq", "prev_hash", "entry_hash").first()
+    seq, prev, current = last or (0, GENESIS_HASH, GENESIS_HASH)
+    with transaction.atomic():  # a savepoint: losing the race to another writer is fine
+        try:
+            AuditChainHead.objects.create(id=1, seq=seq, prev_hash=prev, entry_hash=current)
+        except IntegrityError:
+            pass
+
+
+# One round trip on PostgreSQL. UPDATE takes the head row's lock; a concurrent writer waits for
+# it and then (READ COMMITTED) re-evaluates the SET list on the row as committed, so every link
+# follows the one before it. The right-hand sides read the old row: seq + 1 is the new seq and
+# entry_hash the previous link's hash. The text hashed is exactly entry_hash()'s.
+_APPEND_POSTGRESQL = """
+WITH head AS (
+    UPDATE {head} SET
+        seq = seq + 1,
+        prev_hash = entry_hash,
+        entry_hash = encode(sha256(convert_to(
+            (seq + 1)::text || '|' || %(stream)s::text || '|' || %(record_id)s::text
+            || '|' || %(content)s::text || '|' || entry_hash, 'UTF8')), 'hex')
+    WHERE id = 1
+    RETURNING seq, prev_hash, entry_hash
+)
+INSERT INTO {entry} (seq, stream, record_id, content_hash, fields, prev_hash, entry_hash,
+                     recorded_at)
+SELECT seq, %(stream)s, %(record_id)s, %(content)s, %(fields)s, prev_hash, entry_hash,
+       %(recorded_at)s
+FROM head
+RETURNING seq
+"""
+
+
+def _append_postgresql(params):
+    from ..models.audit import AuditChainHead, AuditEntry
+
+    sql = _APPEND_POSTGRESQL.format(
+        head=connection.ops.quote_name(AuditChainHead._meta.db_table),
+        entry=connection.ops.quote_name(AuditEntry._meta.db_table),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        if cursor.fetchone() is None:  # no head row yet
+            _derive_head()
+            cursor.execute(sql, params)
+            cursor.fetchone()
+
+
+def _append_python(params):
+    """SQLite: every transaction is IMMEDIATE, so this read-then-write is already serialised."""
+    from ..models.audit import AuditChainHead, AuditEntry
+
+    current = AuditChainHead.objects.filter(id=1).first()
+    if current is None:
+        _derive_head()
+        current = AuditChainHead.objects.get(id=1)
+    seq, prev = current.seq + 1, current.entry_hash
+    link = entry_hash(seq, params["stream"], params["record_id"], params["content"], prev)
+    AuditEntry.objects.create(
+        seq=seq,
+        stream=params["stream"],
+        record_id=params["record_id"],
+        content_hash=params["content"],
+        fields=params["fields"],
+        prev_hash=prev,
+        entry_hash=link,
+        recorded_at=params["recorded_at"],
+    )
+    current.seq, current.prev_hash, current.entry_hash = seq, prev, link
+    current.save()
+
+
 def append(row):
     """Chain `row` (already saved). Runs inside the caller's transaction when there is one, so
     the row and its link commit or roll back together."""
-    from ..models.audit import AuditEntry
-
     model = type(row)
-    stream = stream_of(model)
+    columns = columns_of(model)
+    params = {
+        "stream": stream_of(model),
+        "record_id": str(row.pk),
+        # Hashed from the saved instance, each value as the database returns it (as_stored), so
+        # verify_audit recomputes the same hash from the row it reads back.
+        "content": content_hash(row, columns, as_stored=True),
+        "fields": columns,
+        "recorded_at": clock.now(),
+    }
     # No savepoint: if the link fails, the row it would cover must not commit either.
     with transaction.atomic(savepoint=False):
-        _lock_chain()
-        # Hash the row as the database holds it, exactly as verify_audit will read it back.
-        stored = model._default_manager.get(pk=row.pk)
-        seq, prev = head()
-        seq += 1
-        columns = columns_of(model)
-        content = content_hash(stored, columns)
-        record_id = str(row.pk)
-        return AuditEntry.objects.create(
-            seq=seq,
-            stream=stream,
-            record_id=record_id,
-            content_hash=content,
-            fields=columns,
-            prev_hash=prev,
-            entry_hash=entry_hash(seq, stream, record_id, content, prev),
-            recorded_at=clock.now(),
-        )
+        if connection.vendor == "postgresql":
+            _append_postgresql(params)
+        else:
+            _append_python(params)
 
 
 def on_history_row(sender, history_instance, **kwargs):
@@ -131,6 +215,12 @@ def on_history_row(sender, history_instance, **kwargs):
 def on_access_row(sender, instance, created, raw=False, **kwargs):
     if created and not raw:
         append(instance)
+
+
+def _table_exists(model):
+    connection = connections[model._default_manager.db]
+    with connection.cursor() as cursor:
+        return model._meta.db_table in connection.introspection.table_names(cursor)
 
 
 def _has_rows(model):
@@ -152,12 +242,20 @@ def adopt_unchained(batch=1000):
     `allow_bulk()` (call it at the end of the generator). Never for routine use: verify_audit
     reports an unchained row as tampering, and adopting it hides that.
     """
-    from ..models.audit import AuditEntry
+    from ..models.audit import AuditChainHead, AuditEntry
 
     adopted = 0
     with transaction.atomic():
+        # Inside migration 0004 the head table does not exist yet; nothing else writes then.
+        has_head = _table_exists(AuditChainHead)
         _lock_chain()
+        if has_head:
+            # Appenders queue on the head row's lock: hold it while links are added here.
+            if not AuditChainHead.objects.filter(id=1).exists():
+                _derive_head()
+            AuditChainHead.objects.select_for_update().get(id=1)
         seq, prev = head()
+        before_prev = None
         pending = []
         for model in audited_models():
             if not _has_rows(model):
@@ -176,6 +274,7 @@ def adopt_unchained(batch=1000):
                 seq += 1
                 content = content_hash(row, columns)
                 link = entry_hash(seq, stream, record_id, content, prev)
+                before_prev = prev
                 pending.append(
                     AuditEntry(
                         seq=seq,
@@ -194,4 +293,8 @@ def adopt_unchained(batch=1000):
                     AuditEntry.objects.bulk_create(pending)  # bulk-ok: the chain has no history
                     pending = []
         AuditEntry.objects.bulk_create(pending)  # bulk-ok: the chain has no history
+        if has_head and adopted:
+            AuditChainHead.objects.filter(id=1).update(  # bulk-ok: the head has no history
+                seq=seq, prev_hash=before_prev, entry_hash=prev
+            )
     return adopted

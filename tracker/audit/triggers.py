@@ -125,7 +125,10 @@ def maintenance(on, using=DEFAULT_DB_ALIAS):
         if not on and connection.connection is None:
             return  # a new session starts with the setting off
         with connection.cursor() as cursor:
-            cursor.execute(f"SET {BYPASS_SETTING} = %s", ["on" if on else "off"])
+            # set_config(), not SET: SET takes no bound parameter (server-side binding).
+            cursor.execute(
+                "SELECT set_config(%s, %s, false)", [BYPASS_SETTING, "on" if on else "off"]
+            )
 
 
 def _register_sqlite_function(sender, connection, **kwargs):

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ImproperlyConfigured
 
-from ..models.audit import AuditEntry
+from ..models.audit import AuditChainHead, AuditEntry
 from . import chain, seal
 
 BATCH = 2000
@@ -88,7 +88,22 @@ def _check_links(report, sealed_seqs):
             batch = []
     _check_rows(batch, report)
     hashes["head"] = expected_seq - 1
+    hashes["head_hash"] = prev
     return hashes
+
+
+def _check_head(report, hashes):
+    """The head row appenders build on must name the last link; a head edited by hand would make
+    the next link follow a forged predecessor. A head ahead of what was read is a link committed
+    while we walked the chain."""
+    current = AuditChainHead.objects.filter(id=1).first()
+    if current is None:
+        return  # re-derived from the links by the next append
+    last = hashes["head"]
+    if current.seq < last or (current.seq == last and current.entry_hash != hashes["head_hash"]):
+        report.problems.append(
+            f"chain head record (link #{current.seq}) does not match the last link (#{last})"
+        )
 
 
 def _check_unchained(report):
@@ -146,4 +161,5 @@ def verify(require_seal=False):
     hashes = _check_links(report, {s.seq for s in seals})
     _check_unchained(report)
     _check_seals(seals, hashes, report, require_seal)
+    _check_head(report, hashes)
     return report

@@ -124,8 +124,10 @@ def _apply(report, message):
         )
 
 
-def _ack_id(message):
-    return f"ACK{message.pk}"
+def _ack_id():
+    # MSH-10 of our ACK: unique, at most 20 characters (ST in v2.3-v2.5.1). Not the row's id: on
+    # the fast path the ACK is built before the row is inserted.
+    return f"ACK{uuid.uuid4().hex[:16]}"
 
 
 def _finish(message, header, ack_code, *, text="", error_code="", location=""):
@@ -141,7 +143,7 @@ def _finish(message, header, ack_code, *, text="", error_code="", location=""):
     message.ack = build_ack(
         header,
         ack_code,
-        ack_id=_ack_id(message),
+        ack_id=_ack_id(),
         text=text,
         error_code=error_code,
         location=location,
@@ -191,9 +193,8 @@ def _process(message, raw, header):
         )  # fmt: skip
 
 
-def _store(raw, header, entry_point, message_key=""):
-    """Keep the message whole before anything else happens to it."""
-    return InboundMessage.objects.create(
+def _new_message(raw, header, entry_point, message_key=""):
+    return InboundMessage(
         message_key=message_key,
         control_id=header.control_id if header else "",
         sender=header.sender[:200] if header else "",
@@ -204,6 +205,29 @@ def _store(raw, header, entry_point, message_key=""):
     )
 
 
+def _store(raw, header, entry_point, message_key=""):
+    """Keep the message whole before anything else happens to it."""
+    message = _new_message(raw, header, entry_point, message_key)
+    message.save()
+    return message
+
+
+def _receive_new(raw, header, entry_point, key):
+    """The common case, a new message that processes cleanly, in one transaction with no
+    savepoint: process, then insert the message with its outcome. Anything else (a resend, a
+    message in error, a race with another connection) rolls all of it back and returns None, and
+    `receive` takes the careful path below from the start, which stores the message first."""
+    try:
+        with transaction.atomic():
+            message = _new_message(raw, header, entry_point, key)
+            _apply(parse(raw), message)
+            _finish(message, header, "AA", text="Message accepted.")
+            message.save()
+        return message
+    except Exception:  # noqa: BLE001 - handled, and recorded, by the careful path
+        return None
+
+
 def receive(raw, *, entry_point):
     """Store, process and answer one message. Returns the InboundMessage (its `.ack` is the ACK)."""
     raw = bytes(raw)
@@ -212,6 +236,10 @@ def receive(raw, *, entry_point):
     except HL7Error as exc:
         header, header_error = None, exc
     key = header.message_key if header else ""
+    if header_error is None and key:
+        message = _receive_new(raw, header, entry_point, key)
+        if message is not None:
+            return message
     try:
         # The common case, a new message: insert it, process it, one transaction.
         with transaction.atomic():

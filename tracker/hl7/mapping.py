@@ -86,16 +86,19 @@ def find_users(*people):
     if not ids:
         return [None for _ in people]
     registered = {}
-    for value, authority, user_id in ProviderIdentifier.objects.filter(value__in=ids).values_list(
-        "value", "assigning_authority", "user_id"
+    # .order_by(): the default orderings would only cost query-building time on every message.
+    for value, authority, user_id in (
+        ProviderIdentifier.objects.filter(value__in=ids)
+        .order_by()
+        .values_list("value", "assigning_authority", "user_id")
     ):
         registered.setdefault(value, []).append((authority, user_id))
     user_ids = {user_id for entries in registered.values() for _, user_id in entries}
     usernames = ids | {i.lower() for i in ids}
     users = list(
-        User.objects.filter(Q(pk__in=user_ids) | Q(username__in=usernames)).select_related(
-            "department"
-        )
+        User.objects.filter(Q(pk__in=user_ids) | Q(username__in=usernames))
+        .select_related("department")
+        .order_by()
     )
     by_pk = {u.pk: u for u in users}
     by_username = {u.username: u for u in users}

@@ -1,4 +1,4 @@
-from .audit import AuditEntry, FindingAccess
+from .audit import AuditChainHead, AuditEntry, FindingAccess
 from .escalation import NotificationAttempt
 from .findings import (
     Acknowledgement,
@@ -19,6 +19,7 @@ from .policy import Category, Channel, CommunicationPolicy, EscalationStep, Outc
 
 __all__ = [
     "Acknowledgement",
+    "AuditChainHead",
     "AuditEntry",
     "BreachReason",
     "BreachReview",

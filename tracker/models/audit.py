@@ -39,6 +39,26 @@ class AuditEntry(models.Model):
         return f"#{self.seq} {self.stream} {self.record_id}"
 
 
+class AuditChainHead(models.Model):
+    """The chain's current last link, one row (id 1), kept in step with `AuditEntry` by
+    tracker.audit.chain. On PostgreSQL appending a link is one statement: updating this row takes
+    its row lock (so concurrent writers queue here until the holder commits) and returns the new
+    seq and hashes, which the same statement inserts as the link. It is a cache of the chain's end,
+    not evidence: verify_audit reads the links themselves, and a missing row is re-derived from
+    them."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    seq = models.BigIntegerField(editable=False)
+    prev_hash = models.CharField(max_length=64, editable=False)
+    entry_hash = models.CharField(max_length=64, editable=False)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="audit_head_one_row")]
+
+    def __str__(self):
+        return f"chain head #{self.seq}"
+
+
 class FindingAccess(models.Model):
     """Who looked at which finding or patient, when, and through which screen (HIPAA audit
     controls). Written by tracker.audit.access.access_record; chained like a history row."""

@@ -7,14 +7,23 @@ from ..models import Exam, Modality, Patient
 from .base import save_with_history
 
 
-@transaction.atomic
+def _locked(queryset):
+    """The one row a unique key names, under a row lock; None if there is none."""
+    # Not .first(): it sorts, which a unique key makes pointless.
+    return next(iter(queryset.select_for_update().order_by()[:1]), None)
+
+
+# No savepoint of their own (savepoint=False): every caller runs them inside its own transaction
+# and stops on an error, so a savepoint would only add two round trips per call, which HL7 ingest
+# makes hundreds of times a second.
+@transaction.atomic(savepoint=False)
 def patient_register(*, actor, identifier, family_name, given_name="", date_of_birth=None):
     identifier = (identifier or "").strip()
     if not identifier:
         raise ValidationError({"identifier": "Enter the patient's MRN or NHS number."})
     if not (family_name or "").strip():
         raise ValidationError({"family_name": "Enter the patient's family name."})
-    patient = Patient.objects.select_for_update().filter(identifier=identifier).first()
+    patient = _locked(Patient.objects.filter(identifier=identifier))
     if patient is None:
         patient = Patient(identifier=identifier)
     changed = patient.pk is None
@@ -31,7 +40,7 @@ def patient_register(*, actor, identifier, family_name, given_name="", date_of_b
     return patient
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def exam_register(
     *,
     actor,
@@ -51,7 +60,7 @@ def exam_register(
         raise ValidationError({"accession_number": "Enter the accession number."})
     if modality not in Modality.values:
         raise ValidationError({"modality": f"Unknown modality '{modality}'."})
-    exam = Exam.objects.select_for_update().filter(accession_number=accession_number).first()
+    exam = _locked(Exam.objects.filter(accession_number=accession_number))
     if exam is not None and exam.patient_id != patient.pk:
         raise ValidationError(
             {"accession_number": "This accession number belongs to another patient's exam."}
