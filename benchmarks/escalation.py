@@ -14,6 +14,7 @@ its rows through the services as in production.
 """
 
 import argparse
+import logging
 import os
 import random
 import re
@@ -248,6 +249,9 @@ def main():
     from tracker.models import Escalation, EscalationStatus, EscalationStep, Finding
 
     redis.Redis.from_url(args.redis).flushdb()
+    # aiosmtpd logs every SMTP command at INFO: five lines a message, printed by this process on
+    # the cores the system under test needs. The sink counts; it does not log.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     sink = Sink()
     controller = Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()
@@ -277,6 +281,7 @@ def main():
             "--without-heartbeat",
             "--without-mingle",
             "--without-gossip",
+            *([f"--concurrency={args.concurrency}"] if args.concurrency else []),
         ],
         logdir,
     )
