@@ -318,3 +318,14 @@ def test_a_value_saved_in_another_form_is_hashed_as_the_database_returns_it(cloc
     assert str(stored.submission_key) == "6f9619ff-8b86-d011-b42d-00c04fc964ff"
     assert link.content_hash == chain.content_hash(stored, link.fields)
     assert verify() == (True, "")
+
+
+def test_losing_the_race_to_create_the_head_record_leaves_the_transaction_usable(history):
+    from django.db import transaction
+
+    from tracker.models import AuditChainHead
+
+    with transaction.atomic():
+        chain._derive_head()  # another writer's head row is already there
+        assert AuditChainHead.objects.get().seq == chain.head()[0]
+    assert verify() == (True, "")

@@ -5,6 +5,7 @@ transaction that writes the row.
 Why global and how it stays linear under concurrency: docs/architecture.md ("Audit chain").
 """
 
+import contextlib
 import hashlib
 import json
 from datetime import UTC, date, datetime
@@ -116,11 +117,10 @@ def _derive_head():
 
     last = AuditEntry.objects.order_by("-seq").values_list("seq", "prev_hash", "entry_hash").first()
     seq, prev, current = last or (0, GENESIS_HASH, GENESIS_HASH)
-    with transaction.atomic():  # a savepoint: losing the race to another writer is fine
-        try:
-            AuditChainHead.objects.create(id=1, seq=seq, prev_hash=prev, entry_hash=current)
-        except IntegrityError:
-            pass
+    # Losing the race to another writer is fine: its head row is as good. The savepoint (inside
+    # the suppress) rolls back just the failed insert.
+    with contextlib.suppress(IntegrityError), transaction.atomic():
+        AuditChainHead.objects.create(id=1, seq=seq, prev_hash=prev, entry_hash=current)
 
 
 # One round trip on PostgreSQL. UPDATE takes the head row's lock; a concurrent writer waits for

@@ -5,6 +5,7 @@ from simple_history.models import HistoricalRecords
 
 from .. import clock
 from .findings import Escalation
+from .history import HistoryManager
 
 
 class NotificationAttempt(models.Model):
@@ -16,7 +17,7 @@ class NotificationAttempt(models.Model):
     succeeded = models.BooleanField(default=False)
     # What the channel said: the SMTP answer, the webhook's HTTP status, or the error.
     detail = models.TextField(blank=True)
-    history = HistoricalRecords()
+    history = HistoricalRecords(history_manager=HistoryManager)
 
     class Meta:
         ordering = ["attempted_at", "id"]

@@ -9,6 +9,7 @@ from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
 from .. import clock
+from .history import HistoryManager
 from .people import Exam
 from .policy import Category, Channel, EscalationStep, Outcome
 
@@ -155,7 +156,9 @@ class Finding(models.Model):
     # earliest stored deadline on every change made through a service; advanced by the engine.
     # Scheduling state, not clinical state: kept out of the history.
     next_escalation_at = models.DateTimeField(null=True, blank=True, editable=False)
-    history = HistoricalRecords(excluded_fields=["next_escalation_at"])
+    history = HistoricalRecords(
+        history_manager=HistoryManager, excluded_fields=["next_escalation_at"]
+    )
 
     objects = FindingQuerySet.as_manager()
 
@@ -272,7 +275,7 @@ class CommunicationAttempt(models.Model):
     counts_as_communication = models.BooleanField(default=False, editable=False)
     notes = models.TextField(blank=True)
     submission_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
-    history = HistoricalRecords()
+    history = HistoricalRecords(history_manager=HistoryManager)
 
     class Meta:
         ordering = ["attempted_at"]
@@ -306,7 +309,7 @@ class Acknowledgement(models.Model):
     planned_action = models.CharField(max_length=30, choices=PlannedAction.choices)
     note = models.TextField(blank=True)
     submission_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
-    history = HistoricalRecords()
+    history = HistoricalRecords(history_manager=HistoryManager)
 
     def __str__(self):
         return f"Acknowledged by {self.acknowledged_by} ({self.get_planned_action_display()})"
@@ -335,7 +338,7 @@ class Handover(models.Model):
     made_at = models.DateTimeField(editable=False)
     reason = models.TextField()
     submission_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
-    history = HistoricalRecords()
+    history = HistoricalRecords(history_manager=HistoryManager)
 
     class Meta:
         ordering = ["made_at"]
@@ -377,7 +380,7 @@ class Escalation(models.Model):
     failed_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
     next_attempt_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_error = models.TextField(blank=True, editable=False)
-    history = HistoricalRecords(excluded_fields=["next_attempt_at"])
+    history = HistoricalRecords(history_manager=HistoryManager, excluded_fields=["next_attempt_at"])
 
     class Meta:
         ordering = ["due_at"]

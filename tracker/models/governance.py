@@ -5,6 +5,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from .findings import Finding
+from .history import HistoryManager
 
 
 class ReviewOutcome(models.TextChoices):
@@ -25,7 +26,7 @@ class BreachReview(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="breach_reviews"
     )
     reviewed_at = models.DateTimeField(editable=False)
-    history = HistoricalRecords()
+    history = HistoricalRecords(history_manager=HistoryManager)
 
     class Meta:
         ordering = ["-reviewed_at"]

@@ -11,6 +11,7 @@ from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from .. import clock
+from .history import HistoryManager
 
 
 class MessageStatus(models.TextChoices):
@@ -123,7 +124,7 @@ class ProviderIdentifier(models.Model):
     assigning_authority = models.CharField(
         max_length=64, blank=True, help_text="Optional, e.g. GMC. Empty matches any."
     )
-    history = HistoricalRecords()
+    history = HistoricalRecords(history_manager=HistoryManager)
 
     class Meta:
         constraints = [

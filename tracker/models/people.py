@@ -4,6 +4,8 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from .history import HistoryManager
+
 
 class Role(models.TextChoices):
     RADIOLOGIST = "radiologist", "Radiologist"
@@ -23,7 +25,7 @@ class Department(models.Model):
         on_delete=models.PROTECT,
         related_name="departments_led",
     )
-    history = HistoricalRecords()
+    history = HistoricalRecords(history_manager=HistoryManager)
 
     class Meta:
         ordering = ["name"]
@@ -53,7 +55,9 @@ class User(AbstractUser):
         help_text="Who takes this clinician's results when they cannot be reached.",
     )
     # Password hashes and login times are not clinical history and must not sit in the audit trail.
-    history = HistoricalRecords(excluded_fields=["password", "last_login"])
+    history = HistoricalRecords(
+        history_manager=HistoryManager, excluded_fields=["password", "last_login"]
+    )
 
     class Meta:
         ordering = ["last_name", "first_name", "username"]
@@ -90,7 +94,7 @@ class Patient(models.Model):
     family_name = models.CharField(max_length=100)
     given_name = models.CharField(max_length=100, blank=True)
     date_of_birth = models.DateField(null=True, blank=True)
-    history = HistoricalRecords()
+    history = HistoricalRecords(history_manager=HistoryManager)
 
     class Meta:
         ordering = ["family_name", "given_name"]
@@ -125,7 +129,7 @@ class Exam(models.Model):
         Department, null=True, blank=True, on_delete=models.PROTECT, related_name="exams"
     )
     location = models.CharField(max_length=80, blank=True, help_text="Ward, clinic or practice")
-    history = HistoricalRecords()
+    history = HistoricalRecords(history_manager=HistoryManager)
 
     class Meta:
         ordering = ["-performed_at"]

@@ -11,6 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from .history import HistoryManager
+
 
 class Category(models.TextChoices):
     CRITICAL = "critical", "Critical"
@@ -117,7 +119,7 @@ class CommunicationPolicy(models.Model):
     escalation_chain = models.JSONField(default=default_chain)
     reminder_interval = models.DurationField(default=timedelta(minutes=15))
     max_alerts_per_person_per_hour = models.PositiveSmallIntegerField(default=4)
-    history = HistoricalRecords()
+    history = HistoricalRecords(history_manager=HistoryManager)
 
     class Meta:
         verbose_name_plural = "communication policies"
