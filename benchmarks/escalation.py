@@ -289,10 +289,13 @@ def main():
     expected = 2 * len(due_ids)
     steps = [EscalationStep.DEADLINE_COVER, EscalationStep.DEADLINE_DEPARTMENT_LEAD]
     measured = Escalation.objects.filter(finding_id__in=due_ids, step__in=steps)
+    # Only the due findings reach a deadline step during the run, so the progress check need not
+    # send their 10,000 ids every 2 s (the results below do, once).
+    progress = Escalation.objects.filter(step__in=steps, status=EscalationStatus.SENT)
     deadline = t0 + timedelta(seconds=args.window + 180)
     try:
         while clock.now() < deadline:
-            done = measured.filter(status=EscalationStatus.SENT).count()
+            done = progress.count()
             if done >= expected:
                 break
             time.sleep(2)
