@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from .. import clock, notify
@@ -31,13 +32,25 @@ def backoff(failed_attempts):
     return timedelta(seconds=seconds)
 
 
-def _lock(pk):
-    return (
+def _lock(pk, channels):
+    """The escalation under its row lock, with its finding's status as of now and, per channel,
+    whether that channel already delivered it (`delivered_<name>`): one statement."""
+    delivered = {
+        f"delivered_{channel.name}": Exists(
+            NotificationAttempt.objects.filter(
+                escalation=OuterRef("pk"), channel=channel.name, succeeded=True
+            )
+        )
+        for channel in channels
+    }
+    locked = (
         Escalation.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("recipient", "finding__exam")
+        .select_related("finding")
+        .annotate(**delivered)
         .filter(pk=pk)
-        .first()
+        .order_by()  # one row by its key: no sort (.first() would add one)
     )
+    return next(iter(locked), None)
 
 
 def notice_for(escalation):
@@ -76,14 +89,21 @@ def _finish(escalation, actor, status, reason):
     save_with_history(escalation, actor, reason)
 
 
-def deliver(pk, channels=None, actor=None):
-    """Deliver one escalation. Returns its status afterwards ('locked' if another worker has it)."""
+def deliver(pk, channels=None, actor=None, content=None):
+    """Deliver one escalation. Returns its status afterwards ('locked' if another worker has it).
+
+    `content`: the same escalation read beforehand with its recipient and the finding's exam
+    (deliver_many reads a whole batch at once); they fill the message, while the status, the
+    finding's status and what was delivered already are read under the lock.
+    """
     actor = actor or system_user()
     channels = notify.enabled_channels() if channels is None else channels
+    if content is None:
+        content = Escalation.objects.select_related("recipient", "finding__exam").get(pk=pk)
     delivered = []
     while True:
         with transaction.atomic():
-            escalation = _lock(pk)
+            escalation = _lock(pk, channels)
             if escalation is None:
                 return "locked"  # another worker is sending it right now
             if escalation.status != EscalationStatus.PENDING:
@@ -97,16 +117,14 @@ def deliver(pk, channels=None, actor=None):
                     f"{escalation.finding.get_status_display().lower()} before it went out",
                 )
                 return escalation.status
+            escalation.recipient = content.recipient  # set when recorded, never changed
+            escalation.finding.exam = content.finding.exam
             reach = notify.channels_for(escalation.recipient, channels)
             if not reach:
                 escalation.last_error = "No channel reaches the recipient (no email or bleep)"
                 _finish(escalation, actor, EscalationStatus.FAILED, escalation.last_error)
                 return escalation.status
-            done = set(
-                escalation.notification_attempts.filter(succeeded=True).values_list(
-                    "channel", flat=True
-                )
-            )
+            done = {c.name for c in reach if getattr(escalation, f"delivered_{c.name}")}
             todo = [c for c in reach if c.name not in done]
             if not todo:
                 names = ", ".join(sorted(done | set(delivered)))
@@ -153,16 +171,25 @@ def deliver(pk, channels=None, actor=None):
 
 
 def deliver_many(pks):
-    """Deliver a batch with one connection per channel. Returns {status: count}."""
+    """Deliver a batch: one read for the content of its messages, one connection per channel,
+    and one transaction (lock, send, record) per escalation. Returns {status: count}."""
     actor = system_user()
     channels = notify.enabled_channels()
+    contents = {
+        e.pk: e
+        for e in Escalation.objects.select_related("recipient", "finding__exam").filter(
+            pk__in=pks, status=EscalationStatus.PENDING
+        )
+    }
+    counts = {}
+    if len(set(pks)) > len(contents):  # sent, cancelled or failed since they were dispatched
+        counts["not pending"] = len(set(pks)) - len(contents)
     for channel in channels:
         channel.open()
-    counts = {}
     try:
-        for pk in pks:
+        for pk in sorted(contents):
             try:
-                status = deliver(pk, channels=channels, actor=actor)
+                status = deliver(pk, channels=channels, actor=actor, content=contents[pk])
             except Exception:  # one bad row must not stop the others; it stays pending
                 log.exception("Delivering escalation %s crashed; it will be retried", pk)
                 status = "error"
