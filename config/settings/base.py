@@ -81,8 +81,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.boo
     "DATABASE_SERVER_SIDE_BINDING", default=True
 ):
     # Parameters sent apart from the SQL (not quoted into it in Python), and a statement run
-    # five times on a connection is prepared once: HL7 ingest went from about 235 to 335
-    # messages a second with this (docs/benchmarks.md). Switch off behind a connection pooler
+    # five times on a connection is prepared once: HL7 ingest was 14-44 % faster with this in two
+    # paired runs (docs/benchmarks.md). Switch off behind a connection pooler
     # that cannot keep prepared statements (PgBouncer before 1.21 in transaction mode).
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"].update({"server_side_binding": True, "prepare_threshold": 5})
