@@ -20,10 +20,11 @@ Seconds are rounded to the millisecond on both, so both databases give identical
 """
 
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Case, Count, F, IntegerField, Q, Value, When
 
 from ..models import BreachReason
@@ -304,22 +305,41 @@ class Report:
     groups: list
 
 
+@contextmanager
+def report_transaction():
+    """The report's queries in one transaction; on PostgreSQL with JIT off for it.
+
+    PostgreSQL compiles the grouped query with LLVM when it expects a few hundred thousand rows,
+    which cost ~200 ms per report at a million findings and never paid back (docs/benchmarks.md).
+    `SET LOCAL` ends with the transaction, so nothing else on the connection is affected."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL jit = off")
+        yield
+
+
+def _totals(rows):
+    return {name: sum(row[name] for row in rows) for name in MEASURE_LABELS}
+
+
 def compliance_report(
     queryset, now, first_day, after_last_day, breakdown_by="department", labels=None
 ):
-    """Two queries on PostgreSQL whatever the number of findings: the grouped counts (one scan,
-    summed here into the summary, the trend, the breakdown and the reasons) and the
-    percentiles."""
+    """Two queries on PostgreSQL whatever the number of findings (and `SET LOCAL jit = off`):
+    the grouped counts (one scan, summed here into the summary, the trend, the breakdown and the
+    reasons) and the percentiles."""
     queryset = population(queryset)
     grain, dates = bucket_dates(first_day, after_last_day)
     key = BREAKDOWNS[breakdown_by]
     labels = labels or {}
-    totals = dict.fromkeys(MEASURE_LABELS, 0)
+    with report_transaction():
+        rows = list(_slices(queryset, now, dates, breakdown_by))
+        totals = _totals(rows)
+        contact, ack = percentiles(queryset, now, totals)
     per_bucket = [dict.fromkeys(COUNTED, 0) for _ in dates]
     per_group, reasons = {}, {}
-    for row in _slices(queryset, now, dates, breakdown_by):
-        for name in totals:
-            totals[name] += row[name]
+    for row in rows:
         bucket = per_bucket[row["bucket"] - 1]
         group = per_group.setdefault(row[key], dict.fromkeys(COUNTED, 0))
         for name in COUNTED:
@@ -328,7 +348,6 @@ def compliance_report(
         if row["reason"] is not None:
             code = REASON_CODES[row["reason"]]
             reasons[code] = reasons.get(code, 0) + row["breached"]
-    contact, ack = percentiles(queryset, now, totals)
     default_label = "No department" if breakdown_by == "department" else "Unknown"
     groups = [
         Group.of(counts, key=k, label=labels.get(k) or default_label)
