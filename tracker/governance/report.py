@@ -274,6 +274,12 @@ class Group(Counts):
     label: str
 
 
+# Counted with a condition in the grouped query; the other two follow from the group key:
+# a group with a breach reason is all breaches, and assessable = on time + breached (a finding
+# contacted within its deadline is never a breach).
+COUNTED_IN_SQL = ("findings", "on_time", "contacted", "acknowledged")
+
+
 def _slices(queryset, now, dates, by):
     """The one grouped query: counts per (trend bucket, breakdown group, breach reason)."""
     m = measures(now)
@@ -293,12 +299,16 @@ def _slices(queryset, now, dates, by):
         default=Value(None),
         output_field=IntegerField(),
     )
-    return (
+    rows = (
         queryset.annotate(bucket=bucket_index(dates), reason=reason)
         .values("bucket", "reason", BREAKDOWNS[by])
-        .annotate(**{name: Count("flagged_at", filter=cond) for name, cond in m.items()})
+        .annotate(**{name: Count("flagged_at", filter=m[name]) for name in COUNTED_IN_SQL})
         .order_by()
     )
+    for row in rows:
+        row["breached"] = 0 if row["reason"] is None else row["findings"]
+        row["assessable"] = row["on_time"] + row["breached"]
+        yield row
 
 
 @dataclass
