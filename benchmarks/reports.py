@@ -43,7 +43,11 @@ from tracker.governance.filters import (  # noqa: E402
     local_today,
     period_dates,
 )
-from tracker.governance.report import bucket_dates, report_of  # noqa: E402
+from tracker.governance.report import (  # noqa: E402
+    REPORT_SETTINGS_SQL,
+    bucket_dates,
+    report_of,
+)
 from tracker.models import Finding, Role, User  # noqa: E402
 
 VOIDED = "('cancelled', 'entered_in_error')"
@@ -147,14 +151,18 @@ def timed(run, n):
     return percentile(samples, 0.5), percentile(samples, 0.95)
 
 
-def run_sql(statements, params, jit_off=False):
-    """The statements; with jit_off in one transaction with JIT off, as the report page runs
-    its own (the dashboard's statements are far below PostgreSQL's JIT cost threshold)."""
+def run_sql(statements, params, report_settings=False):
+    """The statements; with report_settings in one transaction with the report's local
+    settings (JIT off, work_mem), as the report page runs its own (the dashboard's statements
+    are far below PostgreSQL's JIT cost threshold and sort nothing large)."""
 
     def run():
-        with transaction.atomic() if jit_off else nullcontext(), connection.cursor() as cursor:
-            if jit_off:
-                cursor.execute("SET LOCAL jit = off")
+        with (
+            transaction.atomic() if report_settings else nullcontext(),
+            connection.cursor() as cursor,
+        ):
+            if report_settings:
+                cursor.execute(REPORT_SETTINGS_SQL)
             results = []
             for sql in statements:
                 cursor.execute(sql, params)
@@ -212,7 +220,7 @@ def main():
             "12-month report": ("/governance/report/?period=year", REPORT_SQL, True),
         }
         print(f"   load average before N={total:,}: {loadavg()}")
-        for name, (url, statements, jit_off) in pages.items():
+        for name, (url, statements, report_settings) in pages.items():
             queries = []
             with connection.execute_wrapper(counting(queries)):
                 response = client.get(url)
@@ -223,7 +231,7 @@ def main():
                 summary = report_of(filterset, now).summary
                 assert 'data-measure="findings" href' in response.content.decode()
                 assert f">{summary.counts['findings']}</a>" in response.content.decode()
-                grouped, percentile_rows = run_sql(statements, params, jit_off)()
+                grouped, percentile_rows = run_sql(statements, params, report_settings)()
                 contact, ack = percentile_rows[0]
                 # Columns: bucket, department, reason (NULL unless breached), findings,
                 # on time, contacted, acknowledged; breached = findings with a reason.
@@ -240,7 +248,7 @@ def main():
             else:
                 in_period = sum(s.total for s in overdue_sections(lead, now))
             page_p50, page_p95 = timed(lambda url=url: client.get(url), args.requests)
-            sql_p50, sql_p95 = timed(run_sql(statements, params, jit_off), args.requests)
+            sql_p50, sql_p95 = timed(run_sql(statements, params, report_settings), args.requests)
             row = (total, name, in_period, len(queries), page_p50, page_p95, sql_p50, sql_p95)
             rows.append(row)
             print(

@@ -6,8 +6,11 @@ import io
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from tests.conftest import T0
 from tracker.governance.filters import ReportFilter
 from tracker.governance.report import report_of
 from tracker.models import Finding
@@ -242,3 +245,24 @@ def test_a_finding_just_after_local_midnight_in_summer_time_counts_in_the_local_
     assert by_month["2026-04-01"] == 1
     march = report_for({"period": "month", "anchor": "2026-03-15"}, governance)
     assert march.summary.counts["findings"] == 0
+
+
+def test_the_report_runs_the_same_queries_for_a_month_and_for_twelve_months(
+    known_findings, governance
+):
+    statements = {}
+    for period in ("month", "year"):
+        filterset = ReportFilter({**NOVEMBER, "period": period}, queryset=Finding.objects.all())
+        assert filterset.is_valid(), filterset.errors
+        with CaptureQueriesContext(connection) as queries:
+            rep = report_of(filterset, T0)
+        assert rep.summary.counts["findings"] == {"month": 9, "year": 10}[period]
+        # Savepoints only appear because the test itself runs in a transaction.
+        statements[period] = [
+            q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]
+        ]
+    assert len(statements["month"]) == len(statements["year"])
+    if connection.vendor == "postgresql":
+        # The transaction's local settings, the grouped counts, the percentiles.
+        assert len(statements["month"]) == 3
+        assert "set_config('jit', 'off', true)" in statements["month"][0]
