@@ -335,8 +335,8 @@ REPORT_SETTINGS_SQL = "SELECT " + ", ".join(
 @contextmanager
 def report_transaction():
     """The report's queries in one transaction, on PostgreSQL with REPORT_SETTINGS set local
-    to it (one statement; they end with the transaction, nothing else on the connection sees
-    them)."""
+    to it (one statement; they end with the outermost transaction, so later requests on the
+    same connection do not see them)."""
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
