@@ -7,7 +7,8 @@ For each size N it tops the database up to N synthetic findings (generate_volume
 step), then for the overdue dashboard and the 12-month compliance report measures:
 - server time: the whole Django request (middleware, queries, template) through the test client,
   in process, 20 requests after 2 warm-up requests; p50 and p95;
-- the hand-written SQL producing the same numbers, run the same way (20 runs after 2 warm-ups);
+- the hand-written SQL producing the same numbers, run the same way (20 runs after 2 warm-ups),
+  each run right after a page request (page, SQL, page, SQL, ...) so both see the same load;
 - the number of SQL queries the page runs.
 It checks that the hand-written SQL gives the same numbers as the page before timing anything.
 PostgreSQL only (percentile_cont).
@@ -140,15 +141,19 @@ def counting(log):
     return wrapper
 
 
-def timed(run, n):
+def timed(runs, n):
+    """p50 and p95 in ms of each of `runs`, after 2 warm-ups each. The runs alternate (page,
+    hand SQL, page, ...) so that both see the same load on a shared machine."""
     for _ in range(2):
-        run()
-    samples = []
+        for run in runs:
+            run()
+    samples = [[] for _ in runs]
     for _ in range(n):
-        started = time.perf_counter()
-        run()
-        samples.append((time.perf_counter() - started) * 1000)
-    return percentile(samples, 0.5), percentile(samples, 0.95)
+        for run, times in zip(runs, samples, strict=True):
+            started = time.perf_counter()
+            run()
+            times.append((time.perf_counter() - started) * 1000)
+    return [(percentile(times, 0.5), percentile(times, 0.95)) for times in samples]
 
 
 def run_sql(statements, params, report_settings=False):
@@ -247,8 +252,10 @@ def main():
                 in_period = summary.counts["findings"]
             else:
                 in_period = sum(s.total for s in overdue_sections(lead, now))
-            page_p50, page_p95 = timed(lambda url=url: client.get(url), args.requests)
-            sql_p50, sql_p95 = timed(run_sql(statements, params, report_settings), args.requests)
+            (page_p50, page_p95), (sql_p50, sql_p95) = timed(
+                [lambda url=url: client.get(url), run_sql(statements, params, report_settings)],
+                args.requests,
+            )
             row = (total, name, in_period, len(queries), page_p50, page_p95, sql_p50, sql_p95)
             rows.append(row)
             print(
