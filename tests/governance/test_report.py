@@ -266,3 +266,25 @@ def test_the_report_runs_the_same_queries_for_a_month_and_for_twelve_months(
         # The transaction's local settings, the grouped counts, the percentiles.
         assert len(statements["month"]) == 3
         assert "set_config('jit', 'off', true)" in statements["month"][0]
+
+
+def test_report_links_keep_the_filters_and_change_only_what_they_name(rf):
+    from tracker.governance.views import _href, _Links, _params
+
+    request = rf.get(
+        "/governance/report/",
+        {"period": "custom", "date_from": "2026-01-01", "date_to": "2026-02-01", "page": "3"}
+        | {"category": "critical", "measure": "x", "format": "csv", "by": "radiologist"},
+    )
+    links = _Links(request, "governance:report_findings")
+    for overrides in (
+        {"measure": "findings"},
+        {"measure": "reason:open"},
+        {"measure": "on_time", "period": "custom", "anchor": None, "date_to": "2026-01-31"},
+        {"measure": "breached", "department": 7},
+    ):
+        expected = _href("governance:report_findings", _params(request, **overrides))
+        assert links(**overrides) == expected
+    assert "page=" not in links(measure="findings")
+    assert "format=" not in links(measure="findings")
+    assert "category=critical" in links(measure="findings")
