@@ -6,8 +6,11 @@ import io
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from tests.conftest import T0
 from tracker.governance.filters import ReportFilter
 from tracker.governance.report import report_of
 from tracker.models import Finding
@@ -242,3 +245,46 @@ def test_a_finding_just_after_local_midnight_in_summer_time_counts_in_the_local_
     assert by_month["2026-04-01"] == 1
     march = report_for({"period": "month", "anchor": "2026-03-15"}, governance)
     assert march.summary.counts["findings"] == 0
+
+
+def test_the_report_runs_the_same_queries_for_a_month_and_for_twelve_months(
+    known_findings, governance
+):
+    statements = {}
+    for period in ("month", "year"):
+        filterset = ReportFilter({**NOVEMBER, "period": period}, queryset=Finding.objects.all())
+        assert filterset.is_valid(), filterset.errors
+        with CaptureQueriesContext(connection) as queries:
+            rep = report_of(filterset, T0)
+        assert rep.summary.counts["findings"] == {"month": 9, "year": 10}[period]
+        # Savepoints only appear because the test itself runs in a transaction.
+        statements[period] = [
+            q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]
+        ]
+    assert len(statements["month"]) == len(statements["year"])
+    if connection.vendor == "postgresql":
+        # The transaction's local settings, the grouped counts, the percentiles.
+        assert len(statements["month"]) == 3
+        assert "set_config('jit', 'off', true)" in statements["month"][0]
+
+
+def test_report_links_keep_the_filters_and_change_only_what_they_name(rf):
+    from tracker.governance.views import _href, _Links, _params
+
+    request = rf.get(
+        "/governance/report/",
+        {"period": "custom", "date_from": "2026-01-01", "date_to": "2026-02-01", "page": "3"}
+        | {"category": "critical", "measure": "x", "format": "csv", "by": "radiologist"},
+    )
+    links = _Links(request, "governance:report_findings")
+    for overrides in (
+        {"measure": "findings"},
+        {"measure": "reason:open"},
+        {"measure": "on_time", "period": "custom", "anchor": None, "date_to": "2026-01-31"},
+        {"measure": "breached", "department": 7},
+    ):
+        expected = _href("governance:report_findings", _params(request, **overrides))
+        assert links(**overrides) == expected
+    assert "page=" not in links(measure="findings")
+    assert "format=" not in links(measure="findings")
+    assert "category=critical" in links(measure="findings")

@@ -4,7 +4,15 @@ from django.db.models import Aggregate, DateTimeField, FloatField, Func, Integer
 
 
 class Seconds(Func):
-    """Seconds from `start` to `end` as a float (NULL if either is NULL)."""
+    """Seconds from `start` to `end` as a float (NULL if either is NULL).
+
+    PostgreSQL: `EXTRACT(EPOCH FROM interval)` returns numeric since PostgreSQL 14, and numeric
+    arithmetic on every row made the report's percentile query ~40% slower at a million
+    findings. `date_part` computes in double precision but adds the interval's days and its
+    microseconds as two rounded steps, so it can be one unit in the last place off; rounding to
+    whole microseconds (what timestamps hold) and dividing once gives exactly the double
+    nearest to the true value, bit for bit what `EXTRACT(...)::double precision` gives.
+    """
 
     output_field = FloatField()
 
@@ -15,7 +23,7 @@ class Seconds(Func):
         return self.as_sql(
             compiler,
             connection,
-            template="EXTRACT(EPOCH FROM (%(expressions)s))::double precision",
+            template="(round(date_part('epoch', %(expressions)s) * 1000000) / 1000000)",
             arg_joiner=" - ",
             **extra_context,
         )

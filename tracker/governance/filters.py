@@ -63,8 +63,12 @@ def local_midnight(d):
     return datetime.combine(d, time.min, tzinfo=site_zone())
 
 
-def people_choices(role):
-    return [(u.pk, u.display_name) for u in User.objects.filter(role=role)]
+def people_choices(*roles):
+    """{role: [(id, display name), ...]} for the roles given, in one query."""
+    choices = {role: [] for role in roles}
+    for user in User.objects.filter(role__in=roles):
+        choices[user.role].append((user.pk, user.display_name))
+    return choices
 
 
 class ReportForm(forms.Form):
@@ -101,8 +105,9 @@ class ReportFilter(django_filters.FilterSet):
     modality = django_filters.ChoiceFilter(
         field_name="exam__modality", choices=Modality.choices, empty_label="All"
     )
-    # ChoiceFilters, choices read in __init__: one query each (a ModelChoiceFilter counts and
-    # then iterates with a server-side cursor: two).
+    # ChoiceFilters, choices read in __init__: one query for the departments, one for the
+    # radiologists and referrers together (a ModelChoiceFilter counts and then iterates with a
+    # server-side cursor: two each).
     department = django_filters.ChoiceFilter(
         field_name="responsible_clinician__department",
         choices=[],
@@ -133,8 +138,9 @@ class ReportFilter(django_filters.FilterSet):
         self.filters["department"].extra["choices"] = [
             (d.pk, d.name) for d in Department.objects.order_by("name")
         ]
-        self.filters["radiologist"].extra["choices"] = people_choices(Role.RADIOLOGIST)
-        self.filters["referrer"].extra["choices"] = people_choices(Role.REFERRER)
+        people = people_choices(Role.RADIOLOGIST, Role.REFERRER)
+        self.filters["radiologist"].extra["choices"] = people[Role.RADIOLOGIST]
+        self.filters["referrer"].extra["choices"] = people[Role.REFERRER]
 
     def by_period(self, queryset, name, value):
         return queryset  # applied once, for all four fields, in filter_queryset

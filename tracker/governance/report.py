@@ -20,10 +20,11 @@ Seconds are rounded to the millisecond on both, so both databases give identical
 """
 
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Case, Count, F, IntegerField, Q, Value, When
 
 from ..models import BreachReason
@@ -174,9 +175,15 @@ def percentiles(queryset, now, counts):
     (one sort per measure), ordered offset queries elsewhere."""
     m = measures(now)
     if connection.vendor == "postgresql":
-        row = queryset.aggregate(
-            contact=Percentiles(time_to_contact(), PERCENTILES, filter=m["contacted"]),
-            ack=Percentiles(time_to_acknowledgement(), PERCENTILES, filter=m["acknowledged"]),
+        # Acknowledged findings are a subset of the contacted ones: one scan of the contacted
+        # (finding_contacted_report_idx), the acknowledgement times filtered within it.
+        row = queryset.filter(m["contacted"]).aggregate(
+            contact=Percentiles(time_to_contact(), PERCENTILES),
+            ack=Percentiles(
+                time_to_acknowledgement(),
+                PERCENTILES,
+                filter=Q(acknowledged_at__isnull=False),
+            ),
         )
         none = [None] * len(PERCENTILES)
         return (
@@ -267,6 +274,12 @@ class Group(Counts):
     label: str
 
 
+# Counted with a condition in the grouped query; the other two follow from the group key:
+# a group with a breach reason is all breaches, and assessable = on time + breached (a finding
+# contacted within its deadline is never a breach).
+COUNTED_IN_SQL = ("findings", "on_time", "contacted", "acknowledged")
+
+
 def _slices(queryset, now, dates, by):
     """The one grouped query: counts per (trend bucket, breakdown group, breach reason)."""
     m = measures(now)
@@ -286,12 +299,16 @@ def _slices(queryset, now, dates, by):
         default=Value(None),
         output_field=IntegerField(),
     )
-    return (
+    rows = (
         queryset.annotate(bucket=bucket_index(dates), reason=reason)
         .values("bucket", "reason", BREAKDOWNS[by])
-        .annotate(**{name: Count("flagged_at", filter=cond) for name, cond in m.items()})
+        .annotate(**{name: Count("flagged_at", filter=m[name]) for name in COUNTED_IN_SQL})
         .order_by()
     )
+    for row in rows:
+        row["breached"] = 0 if row["reason"] is None else row["findings"]
+        row["assessable"] = row["on_time"] + row["breached"]
+        yield row
 
 
 @dataclass
@@ -304,22 +321,50 @@ class Report:
     groups: list
 
 
+# PostgreSQL settings for the report's transaction only (docs/benchmarks.md, issue 5):
+# - JIT off: PostgreSQL compiles the grouped query with LLVM when it expects a few hundred
+#   thousand rows, which cost ~200 ms per report at a million findings and never paid back;
+# - work_mem: the percentile sorts of a 12-month report fit the default 4 MB, but a longer
+#   custom period sorted on disk (all 3.9 years at a million findings: 375 ms -> 286 ms).
+REPORT_SETTINGS = {"jit": "off", "work_mem": "32MB"}
+REPORT_SETTINGS_SQL = "SELECT " + ", ".join(
+    f"set_config('{name}', '{value}', true)" for name, value in REPORT_SETTINGS.items()
+)
+
+
+@contextmanager
+def report_transaction():
+    """The report's queries in one transaction, on PostgreSQL with REPORT_SETTINGS set local
+    to it (one statement; they end with the outermost transaction, so later requests on the
+    same connection do not see them)."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(REPORT_SETTINGS_SQL)
+        yield
+
+
+def _totals(rows):
+    return {name: sum(row[name] for row in rows) for name in MEASURE_LABELS}
+
+
 def compliance_report(
     queryset, now, first_day, after_last_day, breakdown_by="department", labels=None
 ):
-    """Two queries on PostgreSQL whatever the number of findings: the grouped counts (one scan,
-    summed here into the summary, the trend, the breakdown and the reasons) and the
-    percentiles."""
+    """Two queries on PostgreSQL whatever the number of findings (after REPORT_SETTINGS):
+    the grouped counts (one scan, summed here into the summary, the trend, the breakdown and the
+    reasons) and the percentiles."""
     queryset = population(queryset)
     grain, dates = bucket_dates(first_day, after_last_day)
     key = BREAKDOWNS[breakdown_by]
     labels = labels or {}
-    totals = dict.fromkeys(MEASURE_LABELS, 0)
+    with report_transaction():
+        rows = list(_slices(queryset, now, dates, breakdown_by))
+        totals = _totals(rows)
+        contact, ack = percentiles(queryset, now, totals)
     per_bucket = [dict.fromkeys(COUNTED, 0) for _ in dates]
     per_group, reasons = {}, {}
-    for row in _slices(queryset, now, dates, breakdown_by):
-        for name in totals:
-            totals[name] += row[name]
+    for row in rows:
         bucket = per_bucket[row["bucket"] - 1]
         group = per_group.setdefault(row[key], dict.fromkeys(COUNTED, 0))
         for name in COUNTED:
@@ -328,7 +373,6 @@ def compliance_report(
         if row["reason"] is not None:
             code = REASON_CODES[row["reason"]]
             reasons[code] = reasons.get(code, 0) + row["breached"]
-    contact, ack = percentiles(queryset, now, totals)
     default_label = "No department" if breakdown_by == "department" else "Unknown"
     groups = [
         Group.of(counts, key=k, label=labels.get(k) or default_label)
