@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tracker', '0008_escalation_engine'),
+        ('tracker', '0010_heartbeat_and_unsent_escalation_index'),
     ]
 
     operations = [
