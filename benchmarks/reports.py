@@ -197,6 +197,9 @@ def main():
     # Not setup_test_environment(): its instrumented template renderer copies every context
     # for response.context and would inflate the page times. Only the test host is allowed.
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    # As in production: every signed-in page checks the escalation engine (two indexed reads)
+    # for its alarm; the test settings switch that off.
+    settings.ESCALATION_HEARTBEAT_ALARM = True
     # As Django's own test framework does: keep one connection across requests, so the timing
     # is the page's work, not a new PostgreSQL connection per request (CONN_MAX_AGE=0 here).
     request_started.disconnect(close_old_connections)
