@@ -241,7 +241,7 @@ def receive(raw, *, entry_point):
         if message is not None:
             return message
     try:
-        # The common case, a new message: insert it, process it, one transaction.
+        # Store first, then process, in one transaction: an error is recorded on the stored row.
         with transaction.atomic():
             message = _store(raw, header, entry_point, message_key=key)
             _run(message, raw, header, header_error)
