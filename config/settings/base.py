@@ -153,6 +153,9 @@ ESCALATION_SWEEP_SECONDS = env.float("ESCALATION_SWEEP_SECONDS", default=1.0)
 ESCALATION_SWEEP_BUDGET_SECONDS = 10  # one sweep stops taking new batches after this
 ESCALATION_REDELIVER_AFTER_SECONDS = 30  # a pending escalation is handed out again after this
 ESCALATION_DELIVERY_BATCH = 50  # escalations per delivery task
+# A delivery worker's claim on its batch; it starts no new send after half of it, so keep it
+# well above 2 x ESCALATION_SEND_TIMEOUT_SECONDS. A crashed worker's batch waits this long.
+ESCALATION_DELIVERY_LEASE_SECONDS = 60
 ESCALATION_MAX_ATTEMPTS = 10  # failed sends before an escalation is marked failed
 ESCALATION_RETRY_MAX_BACKOFF_SECONDS = 300
 ESCALATION_SEND_TIMEOUT_SECONDS = 10

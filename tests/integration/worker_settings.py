@@ -22,6 +22,8 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 ESCALATION_REDELIVER_AFTER_SECONDS = 3
+# Short, so the batch of a worker killed mid-send is handed out again within the test.
+ESCALATION_DELIVERY_LEASE_SECONDS = 6
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 EMAIL_HOST = "127.0.0.1"
 EMAIL_PORT = int(os.environ.get("TEST_SMTP_PORT", "25"))

@@ -162,50 +162,76 @@ def _append_postgresql(params):
             cursor.fetchone()
 
 
-def _append_python(params):
-    """SQLite: every transaction is IMMEDIATE, so this read-then-write is already serialised."""
+def _append_in_python(many):
+    """Append several links with three statements: take the head under its row lock, insert the
+    links, move the head. On SQLite every transaction is IMMEDIATE (already serialised); on
+    PostgreSQL the lock is the same row lock the one-statement append queues on."""
     from ..models.audit import AuditChainHead, AuditEntry
 
-    current = AuditChainHead.objects.filter(id=1).first()
+    heads = AuditChainHead.objects.select_for_update()
+    current = heads.filter(id=1).first()
     if current is None:
         _derive_head()
-        current = AuditChainHead.objects.get(id=1)
-    seq, prev = current.seq + 1, current.entry_hash
-    link = entry_hash(seq, params["stream"], params["record_id"], params["content"], prev)
-    AuditEntry.objects.create(
-        seq=seq,
-        stream=params["stream"],
-        record_id=params["record_id"],
-        content_hash=params["content"],
-        fields=params["fields"],
-        prev_hash=prev,
-        entry_hash=link,
-        recorded_at=params["recorded_at"],
-    )
-    current.seq, current.prev_hash, current.entry_hash = seq, prev, link
+        current = heads.get(id=1)
+    seq, prev = current.seq, current.entry_hash
+    links = []
+    for params in many:
+        seq += 1
+        link = entry_hash(seq, params["stream"], params["record_id"], params["content"], prev)
+        links.append(
+            AuditEntry(
+                seq=seq,
+                stream=params["stream"],
+                record_id=params["record_id"],
+                content_hash=params["content"],
+                fields=params["fields"],
+                prev_hash=prev,
+                entry_hash=link,
+                recorded_at=params["recorded_at"],
+            )
+        )
+        prev = link
+    AuditEntry.objects.bulk_create(links)  # bulk-ok: the chain has no history
+    current.seq, current.prev_hash, current.entry_hash = seq, links[-1].prev_hash, prev
     current.save()
 
 
-def append(row):
-    """Chain `row` (already saved). Runs inside the caller's transaction when there is one, so
-    the row and its link commit or roll back together."""
+def _link_params(row, recorded_at):
     model = type(row)
     columns = columns_of(model)
-    params = {
+    return {
         "stream": stream_of(model),
         "record_id": str(row.pk),
         # Hashed from the saved instance, each value as the database returns it (as_stored), so
         # verify_audit recomputes the same hash from the row it reads back.
         "content": content_hash(row, columns, as_stored=True),
         "fields": columns,
-        "recorded_at": clock.now(),
+        "recorded_at": recorded_at,
     }
+
+
+def append(row):
+    """Chain `row` (already saved). Runs inside the caller's transaction when there is one, so
+    the row and its link commit or roll back together."""
+    params = _link_params(row, clock.now())
     # No savepoint: if the link fails, the row it would cover must not commit either.
     with transaction.atomic(savepoint=False):
         if connection.vendor == "postgresql":
             _append_postgresql(params)
         else:
-            _append_python(params)
+            _append_in_python([params])
+
+
+def append_many(rows):
+    """Chain several saved rows, in order, as one block of consecutive links (rows written in
+    bulk, whose history rows send no signal). Call it last in the transaction: the head's lock
+    is then held only until the commit."""
+    if not rows:
+        return
+    recorded_at = clock.now()
+    many = [_link_params(row, recorded_at) for row in rows]
+    with transaction.atomic(savepoint=False):
+        _append_in_python(many)
 
 
 def on_history_row(sender, history_instance, **kwargs):

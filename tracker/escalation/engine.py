@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from .. import clock
 from ..audit.bulk import allow_bulk
 from ..models import CommunicationPolicy, Escalation, EscalationStatus, Finding, User
+from ..services.base import record_history
 from . import rules
 from .system import system_user
 
@@ -42,10 +43,11 @@ def escalate_batch(pks, *, now, policies, governance, actor):
     """Record every step now due for these findings, in one transaction. Returns the ids of the
     new pending escalations.
 
-    Findings are locked with SKIP LOCKED (another sweep has the others); rows are inserted in
-    one by one with their history rows (each linked into the audit chain). If the database
-    still refuses a row (recorded by a concurrent sweep), the batch is redone one finding at a
-    time, and a finding refused again is left to the next sweep, which will see the row.
+    Findings are locked with SKIP LOCKED (another sweep has the others); the rows are inserted
+    in one statement and their history rows in another, linked into the audit chain as one block
+    (tracker.services.base.record_history). If the database still refuses a row (recorded by a
+    concurrent sweep), the batch is redone one finding at a time, and a finding refused again is
+    left to the next sweep, which will see the row.
     """
     try:
         return _escalate_batch(pks, now=now, policies=policies, governance=governance, actor=actor)
@@ -112,20 +114,14 @@ def _escalate_batch(pks, *, now, policies, governance, actor):
                 )
                 existing[finding.pk][(step.step, step.sequence)] = escalation
                 new.append(escalation)
-        by_reason = defaultdict(list)
         for escalation in new:
             reason = rules.REASONS[escalation.step]
             if escalation.recipient is None:
                 reason += " (skipped: nobody to tell)"
-            by_reason[reason].append(escalation)
-        for reason, rows in by_reason.items():
-            for row in rows:
-                # One save each (not bulk_create_with_history): the history row's signal is what
-                # links it into the audit chain in this same transaction.
-                row._history_user = actor
-                row._change_reason = reason
-                row._history_date = now
-                row.save()
+            escalation._change_reason = reason
+            escalation._history_date = now
+        with allow_bulk("their history rows are written by record_history() below"):
+            Escalation.objects.bulk_create(new)  # bulk-ok: record_history() below
         for finding in findings:
             later = [
                 s.due_at
@@ -138,6 +134,8 @@ def _escalate_batch(pks, *, now, policies, governance, actor):
         # next_escalation_at is excluded from the history: a bulk update loses no audit.
         with allow_bulk("next_escalation_at is a scheduling field outside the history"):
             Finding.objects.bulk_update(findings, ["next_escalation_at"])  # bulk-ok: see above
+        # Last before the commit: the audit chain's head is locked from here until it.
+        record_history(new, actor, update=False)
     return [e.pk for e in new if e.status == EscalationStatus.PENDING]
 
 

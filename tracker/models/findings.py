@@ -395,7 +395,14 @@ class Escalation(models.Model):
     failed_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
     next_attempt_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_error = models.TextField(blank=True, editable=False)
-    history = HistoricalRecords(history_manager=HistoryManager, excluded_fields=["next_attempt_at"])
+    # A delivery worker's claim (compare-and-set, tracker.escalation.delivery): while it holds,
+    # no other worker sends this escalation; a worker that dies loses it when it runs out.
+    claimed_by = models.CharField(max_length=32, blank=True, editable=False)
+    claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    history = HistoricalRecords(
+        history_manager=HistoryManager,
+        excluded_fields=["next_attempt_at", "claimed_by", "claimed_until"],
+    )
 
     class Meta:
         ordering = ["due_at"]

@@ -4,6 +4,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
 from .. import clock
+from ..audit import chain
+from ..audit.bulk import allow_bulk
 from ..escalation import schedule as escalation_schedule
 from ..models import Finding
 from ..models.findings import TRANSITIONS
@@ -50,6 +52,34 @@ def save_with_history(instance, actor, reason):
     instance._history_date = now()
     instance.save()
     return instance
+
+
+def record_history(instances, actor, *, update):
+    """History rows, linked into the audit chain, for rows just written in bulk (simple-history's
+    bulk path sends no signal, so the links are appended here). Each instance's reason is its
+    `_change_reason`. Call it in the transaction that wrote the rows."""
+    if not instances:
+        return []
+    model = type(instances[0])
+    rows = model.history.bulk_history_create(
+        instances, update=update, default_user=actor, default_date=now()
+    )
+    chain.append_many(rows)
+    return rows
+
+
+def update_all_with_history(instances, fields, actor):
+    """save_with_history for many rows of one model at once: one UPDATE, one INSERT of their
+    history rows and one block of chain links. Not for findings (their saves reschedule the
+    escalation engine)."""
+    if not instances:
+        return
+    for instance in instances:
+        instance._history_user = actor
+    with transaction.atomic(savepoint=False):
+        with allow_bulk("history rows are written for every row just below"):
+            type(instances[0]).objects.bulk_update(instances, fields)  # bulk-ok: history below
+        record_history(instances, actor, update=True)
 
 
 def previous_submission(model, submission_key, finding=None):
