@@ -32,6 +32,7 @@ from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from .. import clock, notify
+from ..audit import chain
 from ..audit.bulk import allow_bulk
 from ..models import Escalation, EscalationStatus, NotificationAttempt
 from ..services.base import record_history, update_all_with_history
@@ -233,13 +234,15 @@ def finish(changed, released, attempts, actor):
     sent = [e for e in changed if e.status == EscalationStatus.SENT]
     others = [e for e in changed if e.status != EscalationStatus.SENT]  # rare: one by one
     with transaction.atomic():
-        record_history(attempts, actor, update=False)
         update_all_with_history(others, FINISH_FIELDS, actor)
-        record_history(_store_sent(sent), actor, update=True)
-        with allow_bulk("releasing a claim changes nothing the history records"):
-            Escalation.objects.filter(pk__in=[e.pk for e in released]).update(  # bulk-ok: claim
-                claimed_by="", claimed_until=None
-            )
+        if released:
+            with allow_bulk("releasing a claim changes nothing the history records"):
+                Escalation.objects.filter(pk__in=[e.pk for e in released]).update(  # bulk-ok: claim
+                    claimed_by="", claimed_until=None
+                )
+        history = record_history(attempts, actor, update=False, link=False)
+        history += record_history(_store_sent(sent), actor, update=True, link=False)
+        chain.append_many(history)  # last: the chain's head stays locked only until the commit
 
 
 def deliver_many(pks):

@@ -54,17 +54,19 @@ def save_with_history(instance, actor, reason):
     return instance
 
 
-def record_history(instances, actor, *, update):
+def record_history(instances, actor, *, update, link=True):
     """History rows, linked into the audit chain, for rows just written in bulk (simple-history's
     bulk path sends no signal, so the links are appended here). Each instance's reason is its
-    `_change_reason`. Call it in the transaction that wrote the rows."""
+    `_change_reason`. Call it in the transaction that wrote the rows. With `link=False` the
+    caller links the rows it gets back (several models' rows as one block: chain.append_many)."""
     if not instances:
         return []
     model = type(instances[0])
     rows = model.history.bulk_history_create(
         instances, update=update, default_user=actor, default_date=now()
     )
-    chain.append_many(rows)
+    if link:
+        chain.append_many(rows)
     return rows
 
 
