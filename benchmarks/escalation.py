@@ -214,6 +214,31 @@ def populate(args):
     return t0, [f.pk for f in due]
 
 
+def cpu_seconds(pids):
+    """user + system CPU of these processes so far (Linux /proc; 0 for any that has gone)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def group_pids(pgid):
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.getpgid(int(entry.name)) == pgid:
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
 def start(name, args, logdir):
     log = open(logdir / f"{name}.log", "w")  # noqa: SIM115 - lives as long as the process
     return subprocess.Popen(  # noqa: S603
@@ -271,6 +296,7 @@ def main():
         cursor.execute("ANALYZE")
     connection.close()
 
+    bench_cpu_before = sum(os.times()[:2])  # the volume is built: count the sink's share only
     logdir = BASE_DIR / "var" / "bench"
     logdir.mkdir(parents=True, exist_ok=True)
     worker = start(
@@ -301,6 +327,20 @@ def main():
             time.sleep(2)
         time.sleep(3)
     finally:
+        # CPU used during the run, read before the processes stop (PostgreSQL: the backends
+        # still connected to the benchmark database).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                [args.db],
+            )
+            backends = [row[0] for row in cursor.fetchall()]
+        cpu = {
+            "worker": cpu_seconds(group_pids(worker.pid)),
+            "beat": cpu_seconds(group_pids(beat.pid)),
+            "PostgreSQL backends": cpu_seconds(backends),
+            "benchmark + SMTP sink": sum(os.times()[:2]) - bench_cpu_before,
+        }
         for proc in (beat, worker):
             os.killpg(proc.pid, signal.SIGTERM)
         for proc in (beat, worker):
@@ -353,6 +393,10 @@ def main():
         f"{fmt(idle, 1000, ' ms')}"
     )
     print(f"Mean lateness {statistics.mean(late):.3f}s" if late else "Nothing was sent")
+    per = ", ".join(
+        f"{k} {v:.1f} s ({1000 * v / max(1, len(rows)):.2f} ms)" for k, v in cpu.items()
+    )
+    print(f"CPU during the run (per escalation recorded): {per}")
     print(f"Total benchmark time {time.monotonic() - began:.0f}s; logs in {logdir}")
 
 
