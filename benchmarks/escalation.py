@@ -338,7 +338,7 @@ def main():
         cpu = {
             "worker": cpu_seconds(group_pids(worker.pid)),
             "beat": cpu_seconds(group_pids(beat.pid)),
-            "PostgreSQL backends": cpu_seconds(backends),
+            f"PostgreSQL ({len(backends)} backends)": cpu_seconds(backends),
             "benchmark + SMTP sink": sum(os.times()[:2]) - bench_cpu_before,
         }
         for proc in (beat, worker):
