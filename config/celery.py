@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 from celery import Celery
+from celery.signals import task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
@@ -31,3 +32,18 @@ def _make_broker_folders():
 def _on_configure(sender, **kwargs):
     if str(sender.conf.broker_url or "").startswith("filesystem"):
         _make_broker_folders()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _close_old_database_connections(task=None, **kwargs):
+    """Treat a task like a web request: keep the database connection for CONN_MAX_AGE (60 s in
+    production) and drop it early only if it broke. Celery's own Django fixup would close every
+    connection around every task (unless CELERY_DB_REUSE_MAX is set, which the settings do, so
+    that this rule applies instead): a new PostgreSQL backend, and server-side prepared
+    statements lost, for each delivery batch and each one-second sweep."""
+    if task is not None and getattr(task.request, "is_eager", False):
+        return  # runs inside the caller's transaction
+    from django.db import close_old_connections
+
+    close_old_connections()

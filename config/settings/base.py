@@ -145,6 +145,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_IGNORE_RESULT = True
+# Celery's Django fixup closes every database connection around every task unless this is set;
+# config/celery.py applies CONN_MAX_AGE instead, as for a web request.
+CELERY_DB_REUSE_MAX = 1_000_000
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # Escalation engine (tracker/escalation, docs/architecture.md "Escalation engine").
