@@ -202,7 +202,7 @@ def main():
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     call_command("migrate", verbosity=0)
-    # PostgreSQL here runs with autovacuum off: a migration that rewrites tracker_finding (0012
+    # PostgreSQL here runs with autovacuum off: a migration that rewrites tracker_finding (0013
     # adds stored columns) leaves the visibility map empty, and the report's index-only scans
     # would then read the heap for every row. VACUUM sets it again (quick when nothing changed);
     # production keeps autovacuum on, which does the same on its own.

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tracker', '0011_governance_contacted_report_index'),
+        ('tracker', '0012_escalation_delivery_claim'),
     ]
 
     operations = [
