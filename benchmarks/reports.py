@@ -291,9 +291,9 @@ def main():
                 sections = overdue_sections(lead, now)
                 hand = run_dashboard_sql(params)()
                 # The same rows in the same order and the same totals as the page's lists.
-                for section, (rows, total) in zip(sections, hand, strict=True):
-                    assert [f.pk for f in section.rows] == [r[0] for r in rows], section.key
-                    assert section.total == total, section.key
+                for section, (hand_rows, hand_total) in zip(sections, hand, strict=True):
+                    assert [f.pk for f in section.rows] == [r[0] for r in hand_rows], section.key
+                    assert section.total == hand_total, section.key
                 in_period = sum(s.total for s in sections)
             hand_sql = (
                 run_sql(statements, params, report_settings)
