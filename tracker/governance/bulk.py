@@ -38,7 +38,10 @@ def insert_with_history(model, objs, user, reason):
 
 
 def _copy(cursor, model, objs, extra):
-    fields = [f for f in model._meta.concrete_fields if f.attname != "history_id"]
+    # Generated columns (Finding.seconds_to_contact, ...) are computed by the database.
+    fields = [
+        f for f in model._meta.concrete_fields if f.attname != "history_id" and not f.generated
+    ]
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     sql = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN"
     with cursor.cursor.copy(sql) as copy:

@@ -9,6 +9,7 @@ from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
 from .. import clock
+from ..governance.expressions import Seconds
 from .history import HistoryManager
 from .people import Exam
 from .policy import Category, Channel, EscalationStep, Outcome
@@ -156,8 +157,28 @@ class Finding(models.Model):
     # earliest stored deadline on every change made through a service; advanced by the engine.
     # Scheduling state, not clinical state: kept out of the history.
     next_escalation_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Time to contact (flagged -> read back) and to acknowledgement (read back -> acknowledged)
+    # in seconds, computed by the database from the two timestamps on every write, so no write
+    # path can leave them out of step; NULL until both exist. The report's percentiles sort
+    # these instead of computing an expression per row (docs/benchmarks.md, issue 5). Derived
+    # from columns the history records, so not recorded again.
+    seconds_to_contact = models.GeneratedField(
+        expression=Seconds("communicated_at", "flagged_at"),
+        output_field=models.FloatField(),
+        db_persist=True,
+    )
+    seconds_to_acknowledgement = models.GeneratedField(
+        expression=Seconds("acknowledged_at", "communicated_at"),
+        output_field=models.FloatField(),
+        db_persist=True,
+    )
     history = HistoricalRecords(
-        history_manager=HistoryManager, excluded_fields=["next_escalation_at"]
+        history_manager=HistoryManager,
+        excluded_fields=[
+            "next_escalation_at",
+            "seconds_to_contact",
+            "seconds_to_acknowledgement",
+        ],
     )
 
     objects = FindingQuerySet.as_manager()
@@ -204,19 +225,20 @@ class Finding(models.Model):
                 name="finding_report_idx",
             ),
             # The report's percentiles read only findings with a deadline that were read back
-            # (about half): their own narrower index, so that scan reads half the entries.
+            # (about half): their own narrower index, with the two stored times, so that scan
+            # reads half the entries and nothing else.
             models.Index(
                 fields=[
                     "flagged_at",
                     "status",
                     "category",
-                    "communicated_at",
-                    "acknowledged_at",
                     "flagged_by",
                     "responsible_clinician",
+                    "seconds_to_contact",
+                    "seconds_to_acknowledgement",
                 ],
                 condition=Q(contact_due_at__isnull=False, communicated_at__isnull=False),
-                name="finding_contacted_report_idx",
+                name="finding_contact_times_idx",
             ),
         ]
         constraints = [
