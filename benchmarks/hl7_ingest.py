@@ -10,6 +10,10 @@ MLLP connections (each waits for its ACK before sending the next, as MLLP sender
 times each message from the first byte sent to the last byte of its ACK. About 10% of the
 messages are flagged critical (OBX-8 AA) and 5% significant (A): they create findings; the rest
 register the exam only. Every ACK must be AA, and the database must hold what was sent.
+
+CPU per message is reported for the listener processes (`server_`), their PostgreSQL backends
+(`postgresql_`, read from /proc, so only with PostgreSQL on this machine) and this process, the
+senders (`client_`): the three share the machine's cores.
 """
 
 import argparse
@@ -116,7 +120,7 @@ def start_server(workers):
     return process, int(line.strip().rsplit(":", 1)[1])
 
 
-def sender(port, payloads, latencies, codes):
+def sender(port, payloads, latencies, codes, finished):
     import socket
 
     from tracker.hl7.mllp import MLLPReader, frame
@@ -130,6 +134,26 @@ def sender(port, payloads, latencies, codes):
             ack = reader.read()
             latencies.append(time.perf_counter() - started)
             codes.append(ack.split(b"MSA|", 1)[1][:2].decode())
+        finished.append(time.perf_counter())  # after the last ACK, before the socket closes
+
+
+def backend_cpu_seconds(conn, database):
+    """CPU seconds used so far by each PostgreSQL backend serving `database` ({pid: s}), read
+    from /proc (PostgreSQL on this machine); {} where that cannot be read."""
+    pids = conn.execute(
+        "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+        [database],
+    ).fetchall()
+    ticks = os.sysconf("SC_CLK_TCK")
+    seconds = {}
+    for (pid,) in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        seconds[pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+    return seconds
 
 
 def percentile(values, p):
@@ -155,23 +179,37 @@ def main():
     messages = [message(run, i, referrers[i % len(referrers)]) for i in range(args.messages)]
     flagged = sum(1 for _, f in messages if f)
 
+    from django.db import connections
+
+    connections.close_all()  # this process's own backend: not counted as the listener's
     load_before = [round(x, 2) for x in os.getloadavg()]
     process, port = start_server(args.workers)
     try:
         shares = [[] for _ in range(args.connections)]
         for i, (payload, _) in enumerate(messages):
             shares[i % args.connections].append(payload)
-        latencies, codes = [], []
+        latencies, codes, finished = [], [], []
         threads = [
-            threading.Thread(target=sender, args=(port, share, latencies, codes))
+            threading.Thread(target=sender, args=(port, share, latencies, codes, finished))
             for share in shares
         ]
+        # PostgreSQL's share: the listener's backends, sampled while they live (they end with
+        # their MLLP connection). On its own autocommit connection, once every 0.25 s.
+        import psycopg
+
+        database = args.database_url.rsplit("/", 1)[1]
+        monitor = psycopg.connect(args.database_url, autocommit=True)
+        backends = {}
+        client_cpu_started = time.process_time()  # this process: the senders (and the sampling)
         started = time.perf_counter()
         for thread in threads:
             thread.start()
-        for thread in threads:
-            thread.join()
-        elapsed = time.perf_counter() - started
+        while alive := [thread for thread in threads if thread.is_alive()]:
+            backends.update(backend_cpu_seconds(monitor, database))
+            alive[0].join(timeout=0.25)
+        elapsed = max(finished) - started
+        client_cpu_seconds = time.process_time() - client_cpu_started
+        monitor.close()
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -193,6 +231,8 @@ def main():
         "ack_max_ms": round(max(latencies) * 1000, 2),
         "ack_mean_ms": round(statistics.mean(latencies) * 1000, 2),
         "server_cpu_ms_per_message": round(server_cpu_seconds / args.messages * 1000, 2),
+        "postgresql_cpu_ms_per_message": round(sum(backends.values()) / args.messages * 1000, 2),
+        "client_cpu_ms_per_message": round(client_cpu_seconds / args.messages * 1000, 2),
         "acks": {code: codes.count(code) for code in sorted(set(codes))},
         "stored_processed": stored.filter(status="processed").count(),
         "findings_created": Finding.objects.filter(

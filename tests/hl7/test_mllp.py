@@ -10,7 +10,7 @@ from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 
-from tracker.hl7.mllp import START, MLLPReader, frame, send
+from tracker.hl7.mllp import START, Balance, MLLPReader, frame, send
 from tracker.management.commands.mllp_listen import Command
 from tracker.models import Finding, InboundMessage, MessageStatus
 
@@ -115,6 +115,47 @@ def test_mllp_listen_command_serves_on_the_port_it_was_given(referrer):
 
     assert ack.startswith(b"MSH|")
     assert segments(ack.decode())["MSA"][1] == "AA"
+
+
+# Worker processes sharing the port -----------------------------------------------------
+
+
+@pytest.fixture
+def waiting_connection():
+    """A listening socket with one connection waiting to be accepted; yields the socket."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.setblocking(False)
+    client = socket.create_connection(listener.getsockname()[:2])
+    time.sleep(0.05)  # the handshake completes in the kernel: the listener is readable
+    yield listener
+    client.close()
+    listener.close()
+
+
+def test_the_least_busy_worker_accepts_without_waiting(waiting_connection):
+    started = time.monotonic()
+    Balance([1, 2], slot=0, patience=1.0).wait_turn(waiting_connection)
+
+    assert time.monotonic() - started < 0.1
+
+
+def test_a_busier_worker_leaves_the_connection_to_the_least_busy_one(waiting_connection):
+    taker = threading.Timer(0.1, waiting_connection.accept)  # the other worker, a little later
+    taker.start()
+    started = time.monotonic()
+    Balance([2, 1], slot=0, patience=5.0).wait_turn(waiting_connection)
+    waited = time.monotonic() - started
+    taker.join()
+
+    assert 0.05 < waited < 1.0  # until the other took it, not its whole patience
+
+
+def test_a_busier_worker_takes_the_connection_when_the_other_does_not(waiting_connection):
+    started = time.monotonic()
+    Balance([2, 1], slot=0, patience=0.2).wait_turn(waiting_connection)
+
+    assert 0.15 < time.monotonic() - started < 1.0
+    assert waiting_connection.accept()  # still there for this worker
 
 
 # HTTP entry point ---------------------------------------------------------------------

@@ -71,6 +71,7 @@ def _apply(report, message):
                 code=TABLE_VALUE_NOT_FOUND,
                 location="OBR-24",
             )
+        category = mapping.category_for(order.observations)  # before any row is written
         patient = exam_services.patient_register(
             actor=radiologist,
             identifier=patient_details.identifier,
@@ -90,7 +91,6 @@ def _apply(report, message):
             location=patient_details.location,
         )
         message.exam = exam
-        category = mapping.category_for(order.observations)
         if category is None:
             continue
         if ordering is None and exam.ordering_clinician_id is None:
@@ -218,10 +218,15 @@ def _receive_new(raw, header, entry_point, key):
     message in error, a race with another connection) rolls all of it back and returns None, and
     `receive` takes the careful path below from the start, which stores the message first."""
     try:
+        message = _new_message(raw, header, entry_point, key)
+        report = parse(raw)
+        # The ACK is built before anything is written: the first history row takes the audit
+        # chain's head row, which every other connection then waits for until this commits, so
+        # after it comes only what must (the finding, the message row, the commit).
+        _finish(message, header, "AA", text="Message accepted.")
         with transaction.atomic():
-            message = _new_message(raw, header, entry_point, key)
-            _apply(parse(raw), message)
-            _finish(message, header, "AA", text="Message accepted.")
+            _apply(report, message)
+            message.processed_at = clock.now()
             message.save()
         return message
     except Exception:  # noqa: BLE001 - handled, and recorded, by the careful path

@@ -1,9 +1,9 @@
 """Read an ORU^R01 (HL7 v2.3 to v2.5.1) into plain values. One parser for MLLP and HTTP.
 
-python-hl7 splits the message; this module checks the header, the character set and the segment
-order, and pulls out the fields the tracker uses. Every problem raises `HL7Error` with the ACK
-code it deserves (AR: we cannot or will not read it; AE: we read it but cannot use it), an HL7
-table 0357 error code and the location (e.g. `PID-3`).
+The message is split as python-hl7 splits it (`split_message`); this module checks the header,
+the character set and the segment order, and pulls out the fields the tracker uses. Every problem
+raises `HL7Error` with the ACK code it deserves (AR: we cannot or will not read it; AE: we read it
+but cannot use it), an HL7 table 0357 error code and the location (e.g. `PID-3`).
 """
 
 import re
@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import hl7
 from django.conf import settings
+from hl7.util import unescape
 
 from .message import (
     CHARSETS,
@@ -158,19 +159,47 @@ def check_segment_order(names):
                 raise wrong
 
 
+def split_message(text):
+    """Segments as lists of fields, and the separators, exactly as python-hl7 would split them.
+
+    python-hl7's tree of containers (a message, segments, fields, repetitions, components) cost
+    more CPU than the rest of parsing together at hundreds of messages a second; the fields'
+    text is all we read, so this splits to that level only and the rest is done on demand. The
+    separators come from MSH-1/MSH-2 as python-hl7 takes them (`hl7.parser.create_parse_plan`),
+    and escapes are resolved by python-hl7 (`hl7.util.unescape`).
+    """
+    text = text.strip()
+    if text[:3] not in ("MSH", "FHS", "BHS"):
+        raise ValueError(f"First segment is {text[:3]}, must be one of MSH, FHS or BHS")
+    seps = text[3 : text.find(text[3], 4)]
+    separators = "\r" + seps[0]
+    separators += seps[2] if len(seps) > 2 else "~"  # repetition
+    separators += seps[1] if len(seps) > 1 else "^"  # component
+    separators += seps[4] if len(seps) > 4 else "&"  # sub-component
+    context = hl7.Message(esc=seps[3] if len(seps) > 3 else "\\", separators=separators)
+    segments = [line.split(seps[0]) for line in text.split("\r")]
+    for fields in segments:
+        if fields[0][:3] in ("MSH", "FHS", "BHS"):
+            fields[0] = fields[0][:3]  # python-hl7 names a header segment by its first 3 letters
+    return segments, separators, context
+
+
 class _Segment:
     """Field access by HL7 number, with components, repetitions and escapes resolved."""
 
-    def __init__(self, message, segment):
-        self.message = message
-        self.segment = segment
-        self.separators = message.separators  # ('\r', '|', '~', '^', '&')
+    def __init__(self, fields, separators, context):
+        self.fields = fields  # fields[0] is the segment's name; not used for MSH
+        self.separators = separators  # '\r|~^&': segment, field, repetition, component, sub
+        self.context = context
+
+    def unescape(self, value):
+        return unescape(self.context, value)
 
     def raw(self, n):
-        return str(self.segment[n]) if n < len(self.segment) else ""
+        return self.fields[n] if n < len(self.fields) else ""
 
     def repeats(self, n):
-        return [r for r in self.raw(n).split(self.separators[2])]
+        return self.raw(n).split(self.separators[2])
 
     def get(self, n, comp=1, sub=1, rep=1):
         reps = self.repeats(n)
@@ -182,7 +211,7 @@ class _Segment:
         subs = comps[comp - 1].split(self.separators[4])
         if sub > len(subs):
             return ""
-        return self.message.unescape(subs[sub - 1]).strip()
+        return self.unescape(subs[sub - 1]).strip()
 
 
 def _timestamp(value, location):
@@ -254,18 +283,18 @@ def parse(raw):
     header = read_header(raw)
     text = decode(raw, header)
     try:
-        message = hl7.parse(text)
-    except Exception as exc:  # python-hl7 raises plain exceptions on broken structure
+        segments, separators, context = split_message(text)
+    except Exception as exc:  # broken structure
         raise reject(f"The message cannot be parsed: {exc}", SEGMENT_SEQUENCE) from exc
-    names = [str(segment[0]) for segment in message]
+    names = [fields[0] for fields in segments]
     check_segment_order(names)
 
     patient = None
     orders = []
     order_control = None
-    for segment in message:
-        seg = _Segment(message, segment)
-        name = str(segment[0])
+    for fields in segments:
+        seg = _Segment(fields, separators, context)
+        name = fields[0]
         if name == "PID":
             identifier = seg.get(3)
             if not identifier:
@@ -322,7 +351,7 @@ def parse(raw):
             order_control = None
         elif name == "OBX" and orders:
             flags = [f.split(seg.separators[3])[0].strip().upper() for f in seg.repeats(8)]
-            value_reps = [seg.message.unescape(r).strip() for r in seg.repeats(5) if r.strip()]
+            value_reps = [seg.unescape(r).strip() for r in seg.repeats(5) if r.strip()]
             value_type = seg.get(2).upper()
             if value_type in {"CE", "CWE", "CNE", "CF"}:
                 value = seg.get(5, 1)

@@ -3,13 +3,14 @@
 python manage.py mllp_listen --host 127.0.0.1 --port 2575 [--workers 2]
 """
 
+import multiprocessing
 import os
 import signal
 
 from django.core.management.base import BaseCommand
 from django.db import connections
 
-from tracker.hl7.mllp import MLLPServer
+from tracker.hl7.mllp import Balance, MLLPServer
 
 
 def _stop(signum, frame):
@@ -54,10 +55,13 @@ class Command(BaseCommand):
     def _fork(self, server, count):
         """Worker processes sharing the listening socket; no database connection crosses a fork."""
         connections.close_all()
+        counts = multiprocessing.RawArray("i", count + 1)  # open connections per worker
+        server.share(Balance(counts, slot=0))
         children = []
-        for _ in range(count):
+        for slot in range(1, count + 1):
             pid = os.fork()
             if pid == 0:  # child: serve until told to stop
+                server.share(Balance(counts, slot=slot))
                 signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
                 try:
                     server.serve_forever()
