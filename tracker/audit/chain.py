@@ -8,6 +8,7 @@ Why global and how it stays linear under concurrency: docs/architecture.md ("Aud
 import contextlib
 import hashlib
 import json
+import threading
 from datetime import UTC, date, datetime
 
 from django.apps import apps
@@ -234,13 +235,64 @@ def append_many(rows):
         _append_in_python(many)
 
 
+_deferred = threading.local()
+
+
+@contextlib.contextmanager
+def links_before_commit():
+    """Inside the caller's transaction: link the audited rows written in this block when the
+    block ends, as one block of links, instead of each as it is written.
+
+    Every link takes the chain's one head row, and a transaction holds it until it commits; so
+    the first link of a transaction makes every other writer wait for the rest of it. Put this
+    block around a transaction's work (as the HL7 ingest does for each message) and the head is
+    held only from the end of the work to the commit. If the block raises, nothing is linked
+    (the transaction is rolling back). A row written inside a savepoint that was rolled back is
+    not linked: when the block opened savepoints, the rows are checked against the database."""
+    if getattr(_deferred, "rows", None) is not None:  # nested: the outer block links
+        yield
+        return
+    if not connection.in_atomic_block:
+        raise RuntimeError("links_before_commit() needs a transaction around it")
+    savepoints_before = connection.savepoint_state
+    _deferred.rows = []
+    try:
+        yield
+        rows = _deferred.rows
+    finally:
+        _deferred.rows = None
+    if connection.savepoint_state != savepoints_before:
+        rows = _still_stored(rows)
+    append_many(rows)
+
+
+def _still_stored(rows):
+    by_model = {}
+    for row in rows:
+        by_model.setdefault(type(row), set()).add(row.pk)
+    stored = {
+        (model, pk)
+        for model, pks in by_model.items()
+        for pk in model._default_manager.filter(pk__in=pks).values_list("pk", flat=True)
+    }
+    return [row for row in rows if (type(row), row.pk) in stored]
+
+
+def _link(row):
+    pending = getattr(_deferred, "rows", None)
+    if pending is None:
+        append(row)
+    else:
+        pending.append(row)
+
+
 def on_history_row(sender, history_instance, **kwargs):
-    append(history_instance)
+    _link(history_instance)
 
 
 def on_access_row(sender, instance, created, raw=False, **kwargs):
     if created and not raw:
-        append(instance)
+        _link(instance)
 
 
 def _table_exists(model):

@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
 from .. import clock
+from ..audit import chain
 from ..models import InboundMessage, MessageStatus
 from ..models.findings import OPEN_STATUSES
 from ..services import exams as exam_services
@@ -220,11 +221,11 @@ def _receive_new(raw, header, entry_point, key):
     try:
         message = _new_message(raw, header, entry_point, key)
         report = parse(raw)
-        # The ACK is built before anything is written: the first history row takes the audit
-        # chain's head row, which every other connection then waits for until this commits, so
-        # after it comes only what must (the finding, the message row, the commit).
+        # The ACK is built before the transaction, and the audit links are appended last in it:
+        # the chain's head row, which every other connection waits for, is then held only from
+        # the links to the commit.
         _finish(message, header, "AA", text="Message accepted.")
-        with transaction.atomic():
+        with transaction.atomic(), chain.links_before_commit():
             _apply(report, message)
             message.processed_at = clock.now()
             message.save()
