@@ -49,3 +49,21 @@ def test_a_block_that_raises_links_nothing(db):
 def test_it_needs_a_transaction(transactional_db):
     with pytest.raises(RuntimeError, match="needs a transaction"), chain.links_before_commit():
         pass
+
+
+def test_a_block_longer_than_one_insert_statement_links_every_row_in_order(db, monkeypatch):
+    # On PostgreSQL a block is inserted in chunks (a statement takes at most 65,535 parameters);
+    # a small chunk size makes this block span several, with a single link before and after.
+    monkeypatch.setattr(chain, "_LINKS_PER_INSERT", 3)
+    Patient.objects.create(identifier="P0", family_name="Before")
+    with transaction.atomic(), chain.links_before_commit():
+        patients = [
+            Patient.objects.create(identifier=f"P{i}", family_name="Block") for i in range(1, 8)
+        ]
+    Patient.objects.create(identifier="P8", family_name="After")
+    history = list(Patient.history.order_by("history_id").values_list("history_id", flat=True))
+    assert links_of(Patient) == [str(pk) for pk in history]
+    assert len(patients) == 7 and len(history) == 9
+    seqs = list(AuditEntry.objects.order_by("seq").values_list("seq", flat=True))
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))  # no gap, no repeat
+    call_command("verify_audit")
