@@ -4,6 +4,7 @@ import pytest
 import time_machine
 
 from tracker.audit import triggers
+from tracker.hl7 import mapping as hl7_mapping
 from tracker.services import findings as services
 
 from .factories import ExamFactory, GovernanceFactory, RadiologistFactory, ReferrerFactory
@@ -59,6 +60,13 @@ def flag(radiologist, exam):
         )
 
     return _flag
+
+
+@pytest.fixture(autouse=True)
+def _no_clinicians_remembered_from_another_test():
+    # A test's database is rolled back, which sends no signal: what HL7 ingest remembers of the
+    # clinicians an earlier test's messages named must not reach this one.
+    hl7_mapping.forget_recent_clinicians()
 
 
 @pytest.fixture(autouse=True)

@@ -220,6 +220,9 @@ HL7_CATEGORY_CODES = env.json(
     default={"CRITICAL": "critical", "URGENT": "significant", "SIGNIFICANT": "significant"},
 )
 HL7_INTERFACE_USERNAME = env("HL7_INTERFACE_USERNAME", default="hl7-interface")
+# How long HL7 ingest keeps a clinician it looked up (seconds; 0: look up every message). A change
+# made in another process (the admin site) reaches a running listener within this time.
+HL7_CLINICIAN_CACHE_SECONDS = env.float("HL7_CLINICIAN_CACHE_SECONDS", default=5.0)
 # Identifier systems in FHIR output: <base>/accession-number, <base>/username, ...
 FHIR_IDENTIFIER_BASE = env("FHIR_IDENTIFIER_BASE", default="urn:critical-result-tracker")
 

@@ -1,9 +1,12 @@
 """From HL7 values to the tracker's: category, modality and clinicians. Site-configurable."""
 
+import time
+
 from django.conf import settings
 from django.db.models import F, Q
+from django.db.models.signals import post_delete, post_save
 
-from ..models import Category, Department, Modality, Role, User
+from ..models import Category, Department, Modality, ProviderIdentifier, Role, User
 
 # Most severe first: when several observations are flagged, the report takes the most severe.
 SEVERITY = [Category.CRITICAL, Category.SIGNIFICANT, Category.ROUTINE]
@@ -76,7 +79,43 @@ def description_for(order):
     return "\n".join(texts).strip() or order.service_text
 
 
+# The clinicians recent messages named, for HL7_CLINICIAN_CACHE_SECONDS: a burst of messages
+# (a RIS replaying its queue after an outage) names the same few clinicians again and again, and
+# this lookup was the most expensive statement of an ingested message. Only complete answers are
+# kept (every named person found), so a clinician registered a moment ago is found at once; a
+# change to a clinician, an identifier or a department made in another process (the admin site)
+# is seen within that many seconds, one made in this process at once (the signals below).
+_recent = {}  # who was asked for -> (monotonic expiry, users)
+_RECENT_MAX = 1000
+
+
+def forget_recent_clinicians(**kwargs):
+    _recent.clear()
+
+
+def _asked_for(people):
+    return tuple((p.id, p.authority) if p and p.id else None for p in people)
+
+
 def find_users(*people):
+    """The clinicians other systems name (None where unknown): from the recent answers, or in
+    one query."""
+    seconds = settings.HL7_CLINICIAN_CACHE_SECONDS
+    if seconds <= 0:
+        return _find_users(people)
+    key = _asked_for(people)
+    kept = _recent.get(key)
+    if kept is not None and kept[0] > time.monotonic():
+        return list(kept[1])
+    users = _find_users(people)
+    if all(user is not None for user, asked in zip(users, key, strict=True) if asked):
+        if len(_recent) >= _RECENT_MAX:
+            _recent.clear()
+        _recent[key] = (time.monotonic() + seconds, tuple(users))
+    return users
+
+
+def _find_users(people):
     """The clinicians other systems name (None where unknown), in one query.
 
     A registered provider id wins over a username equal to the id (as sent, or lower-cased): first
@@ -151,3 +190,9 @@ def clinicians_for(order):
     if interpreter is None or not interpreter.has_role(Role.RADIOLOGIST):
         interpreter = interface_user()
     return interpreter, ordering
+
+
+for _model in (User, ProviderIdentifier, Department):
+    _uid = f"hl7-recent-clinicians-{_model._meta.label_lower}"
+    post_save.connect(forget_recent_clinicians, sender=_model, dispatch_uid=_uid)
+    post_delete.connect(forget_recent_clinicians, sender=_model, dispatch_uid=_uid)
