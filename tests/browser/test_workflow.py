@@ -106,6 +106,10 @@ def test_a_critical_finding_goes_from_flag_to_acknowledgement(
     screenshot("02-radiologist-worklist")
 
     page.get_by_role("link", name="Flag a finding").first.click()
+    # The scanner's Enter is handled by tracker.js (deferred): wait until it has run, as any
+    # user does (typing into the field the moment it is parsed raced the script).
+    page.wait_for_url(re.compile(r"/findings/new/$"))
+    page.wait_for_load_state("domcontentloaded")
     page.get_by_label("Accession number").fill("E2E-0001")
     page.keyboard.press("Enter")  # as a barcode scanner does: moves on, does not submit
     expect(page.get_by_label("Finding")).to_be_focused()
