@@ -56,3 +56,23 @@ def test_error_reports_hide_post_data_and_local_variables():
     assert reporter_filter.get_traceback_frame_variables(request, None) == [
         ("locals", "********************")
     ]
+
+
+def test_a_field_python_hl7_cannot_unescape_is_not_logged(caplog):
+    from tracker.hl7.parser import parse
+
+    raw = (
+        b"MSH|^~\\&|RIS|HOSP|TRACKER|HOSP|20261123140000||ORU^R01|X1|P|2.4\r"
+        b"PID|1||MRN1^^^HOSP^MR||ASHW\\Zq\\ORTH^Mary\\X4G\\Jane||19480314|F\r"
+        b"OBR|1||ACC1|CT^CT|||20261123133000||||||||||||||||CT|F\r"
+        b"OBX|1|TX|IMP||text||||||F\r"
+    )
+    with caplog.at_level(logging.DEBUG):
+        parse(raw)
+    records = [r for r in caplog.records if "hl7" in r.name]
+    assert len(records) == 2  # python-hl7 still says that it happened, twice
+    for record in records:
+        assert record.exc_info is None and record.exc_text is None
+    assert "not logged" in caplog.text
+    for text in ("ASHW", "ORTH", "Mary", "Jane", "Zq", "4G"):
+        assert text not in caplog.text, text

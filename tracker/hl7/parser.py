@@ -6,6 +6,7 @@ raises `HL7Error` with the ACK code it deserves (AR: we cannot or will not read 
 but cannot use it), an HL7 table 0357 error code and the location (e.g. `PID-3`).
 """
 
+import logging
 import re
 from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -32,6 +33,24 @@ from .message import (
     Report,
     reject,
 )
+
+
+class _WithoutFieldContent(logging.Filter):
+    """python-hl7 logs the whole field it could not unescape (a patient's name, say), and the
+    exception's text quotes it too: keep that it happened, never what the field held."""
+
+    def filter(self, record):
+        record.msg = (
+            "python-hl7 could not read an escape sequence in a field and left it out "
+            "(the field's content is not logged)"
+        )
+        record.args = ()
+        record.exc_info = record.exc_text = record.stack_info = None
+        return True
+
+
+for _logger in (hl7.util.logger, hl7.containers.logger):
+    _logger.addFilter(_WithoutFieldContent())
 
 
 def normalise(raw):
