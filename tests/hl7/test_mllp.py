@@ -237,3 +237,53 @@ def test_concurrent_messages_for_the_same_new_exam_are_all_recorded_once(mllp_se
 
     assert InboundMessage.objects.filter(status=MessageStatus.PROCESSED).count() == 4
     assert Exam.objects.count() == 1 and Patient.objects.count() == 1
+
+
+def _children(pid):
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return {int(p) for p in f.read().split()}
+
+
+def _wait_for(condition, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := condition():
+            return value
+        time.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+def test_a_worker_that_dies_is_replaced_and_all_stop_with_the_listener():
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    if not Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").exists():
+        pytest.skip("needs /proc/<pid>/task/<pid>/children (Linux)")
+    root = Path(__file__).resolve().parents[2]
+    listener = subprocess.Popen(  # noqa: S603 - our own manage.py, fixed arguments
+        [sys.executable, "manage.py", "mllp_listen", "--port", "0", "--workers", "2"],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        port = int(listener.stdout.readline().strip().rsplit(":", 1)[1])
+        first = _wait_for(lambda: (c := _children(listener.pid)) and len(c) == 2 and c)
+        victim = min(first)
+        os.kill(victim, signal.SIGKILL)
+        # Replaced in its slot (after RESTART_PAUSE: it had only just started).
+        now = _wait_for(lambda: (c := _children(listener.pid)) - first and len(c) == 2 and c)
+        assert victim not in now and len(now & first) == 1
+        for _ in range(4):  # still accepting, on whichever worker
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    finally:
+        listener.terminate()
+        _, stderr = listener.communicate(timeout=15)
+    assert listener.returncode == 0
+    assert f"MLLP worker {victim} (slot " in stderr and "starting another" in stderr
+    for pid in now:  # stopped and reaped by the listener
+        assert not Path(f"/proc/{pid}").exists()
