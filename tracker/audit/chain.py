@@ -164,16 +164,14 @@ def _append_postgresql(params):
 
 
 def _append_in_python(many):
-    """Append several links with three statements: take the head under its row lock, insert the
-    links, move the head. On SQLite every transaction is IMMEDIATE (already serialised); on
-    PostgreSQL the lock is the same row lock the one-statement append queues on."""
+    """SQLite: read the head, insert the links, move the head. Every transaction is IMMEDIATE
+    there, so this read-then-write is already serialised."""
     from ..models.audit import AuditChainHead, AuditEntry
 
-    heads = AuditChainHead.objects.select_for_update()
-    current = heads.filter(id=1).first()
+    current = AuditChainHead.objects.filter(id=1).first()
     if current is None:
         _derive_head()
-        current = heads.get(id=1)
+        current = AuditChainHead.objects.get(id=1)
     seq, prev = current.seq, current.entry_hash
     links = []
     for params in many:
@@ -221,16 +219,15 @@ def _append_many_postgresql(many):
             _derive_head()
             cursor.execute(take_head)
             current = cursor.fetchone()
-        seq, prev = current
+        seq, link = current
         rows = []
         for params in many:
-            seq += 1
+            seq, prev = seq + 1, link
             link = entry_hash(seq, params["stream"], params["record_id"], params["content"], prev)
             rows.append(
                 (seq, params["stream"], params["record_id"], params["content"], params["fields"],
                  prev, link, params["recorded_at"])
             )  # fmt: skip
-            prev = link
         for start in range(0, len(rows), _LINKS_PER_INSERT):
             chunk = rows[start : start + _LINKS_PER_INSERT]
             values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
@@ -238,10 +235,9 @@ def _append_many_postgresql(many):
                 f"INSERT INTO {entry_table} ({_LINK_COLUMNS}) VALUES {values}",  # noqa: S608
                 [value for row in chunk for value in row],
             )
-        last = rows[-1]
         cursor.execute(
             f"UPDATE {head_table} SET seq = %s, prev_hash = %s, entry_hash = %s WHERE id = 1",  # noqa: S608
-            [last[0], last[5], last[6]],
+            [seq, prev, link],  # the last link's
         )
 
 
@@ -262,13 +258,7 @@ def _link_params(row, recorded_at):
 def append(row):
     """Chain `row` (already saved). Runs inside the caller's transaction when there is one, so
     the row and its link commit or roll back together."""
-    params = _link_params(row, clock.now())
-    # No savepoint: if the link fails, the row it would cover must not commit either.
-    with transaction.atomic(savepoint=False):
-        if connection.vendor == "postgresql":
-            _append_postgresql(params)
-        else:
-            _append_in_python([params])
+    append_many([row])
 
 
 def append_many(rows):
@@ -279,6 +269,7 @@ def append_many(rows):
         return
     recorded_at = clock.now()
     many = [_link_params(row, recorded_at) for row in rows]
+    # No savepoint: if a link fails, the rows it would cover must not commit either.
     with transaction.atomic(savepoint=False):
         if connection.vendor == "postgresql":
             _append_many_postgresql(many)
