@@ -10,6 +10,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from . import clock, identifiers
 from .models import (
     BreachReason,
     Category,
@@ -20,6 +21,7 @@ from .models import (
     Role,
     User,
 )
+from .templatetags.clinical import local
 
 
 def referrers():
@@ -81,7 +83,27 @@ class FlagForm(ServiceForm):
         help_text="Pre-filled from the exam; change it if someone else is responsible.",
     )
     # Only when the accession number is not known yet: register the exam on the spot.
-    patient_identifier = forms.CharField(label="Patient MRN / NHS number", required=False)
+    patient_identifier_kind = forms.ChoiceField(
+        label="Patient identifier is",
+        choices=identifiers.KIND_CHOICES,
+        widget=forms.RadioSelect,
+        required=False,
+        help_text="An NHS number is checked by its check digit.",
+    )
+    patient_identifier = forms.CharField(
+        label="Patient identifier",
+        max_length=40,
+        required=False,
+        # Typed or scanned from the request form: no autocomplete, no spell-check rewriting it.
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"}
+        ),
+    )
+    patient_date_of_birth = forms.DateField(
+        label="Date of birth",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
     patient_family_name = forms.CharField(label="Patient family name", required=False)
     patient_given_name = forms.CharField(label="Patient given name", required=False)
     modality = forms.ChoiceField(
@@ -92,8 +114,15 @@ class FlagForm(ServiceForm):
         queryset=User.objects.none(), required=False, label="Ordering clinician"
     )
 
+    # Shown only when the exam already has an open finding (the service asks to confirm).
+    confirm_second_open = forms.BooleanField(
+        required=False,
+        label="Yes, this is a different finding: flag it as well",
+    )
+
     NEW_EXAM_FIELDS = (
         "patient_identifier",
+        "patient_date_of_birth",
         "patient_family_name",
         "patient_given_name",
         "modality",
@@ -112,7 +141,8 @@ class FlagForm(ServiceForm):
                 # htmx: show the exam and the clinician's numbers as soon as it is typed.
                 "hx-get": reverse("exam_lookup"),
                 "hx-trigger": "input changed delay:400ms, change",
-                "hx-target": "#exam-panel",
+                # Only the exam summary is redrawn, never a field someone may be typing in.
+                "hx-target": "#exam-summary",
                 "hx-sync": "this:replace",
                 # A barcode scanner ends with Enter: move on to the finding, do not submit.
                 "data-enter-moves-to": "id_description",
@@ -121,6 +151,29 @@ class FlagForm(ServiceForm):
 
     def clean_accession_number(self):
         return self.cleaned_data["accession_number"].strip()
+
+    def clean_patient_date_of_birth(self):
+        born = self.cleaned_data["patient_date_of_birth"]
+        if born is not None and born > local(clock.now()).date():
+            raise ValidationError("The date of birth cannot be in the future.")
+        return born
+
+    def clean(self):
+        data = super().clean()
+        identifier = (data.get("patient_identifier") or "").strip()
+        if identifier:
+            kind = data.get("patient_identifier_kind")
+            if not kind:
+                self.add_error(
+                    "patient_identifier_kind",
+                    "Say whether it is an NHS number or a hospital number.",
+                )
+            else:
+                try:
+                    data["patient_identifier"] = identifiers.clean_identifier(identifier, kind)
+                except ValidationError as error:
+                    self.add_error("patient_identifier", error)
+        return data
 
     def wants_new_exam(self):
         data = self.cleaned_data

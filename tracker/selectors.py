@@ -17,7 +17,7 @@ from django.db.models import (
 )
 
 from . import access
-from .models import Escalation, Finding, Status
+from .models import Category, Escalation, Finding, Status
 
 WORKLIST_LIMIT = 500
 
@@ -32,8 +32,23 @@ def _deadline():
     )
 
 
+def _clinical_priority():
+    """0 overdue critical, 1 critical by time left, 2 the rest overdue, 3 the rest: a critical
+    result in time is still more urgent than a routine one that is late."""
+    critical = Q(category=Category.CRITICAL)
+    return Case(
+        When(critical & Q(is_overdue=True), then=Value(0)),
+        When(critical, then=Value(1)),
+        When(is_overdue=True, then=Value(2)),
+        default=Value(3),
+        output_field=IntegerField(),
+    )
+
+
 def _by_deadline():
-    return ("-is_overdue", F("current_deadline").asc(nulls_last=True), "flagged_at", "pk")
+    """Clinical priority, then the deadline that matters now (most overdue / least time left
+    first), then the oldest flag."""
+    return ("clinical_priority", F("current_deadline").asc(nulls_last=True), "flagged_at", "pk")
 
 
 def _rows(queryset, now):
@@ -52,6 +67,7 @@ def _rows(queryset, now):
                 output_field=BooleanField(),
             ),
         )
+        .annotate(clinical_priority=_clinical_priority())
         .prefetch_related(
             Prefetch(
                 "escalations",
@@ -73,7 +89,7 @@ def latest_escalation(finding):
 
 
 def radiologist_worklist(user, now, scope="mine"):
-    """'My open communications': overdue first, then by the deadline that matters now."""
+    """'My open communications', by clinical priority (_by_deadline)."""
     qs = access.visible_findings(user, Finding.objects.open())
     if scope == "mine":
         qs = qs.filter(flagged_by=user)
@@ -81,7 +97,8 @@ def radiologist_worklist(user, now, scope="mine"):
 
 
 def referrer_inbox(user, now):
-    """Findings the referrer answers for now (or covers): unacknowledged first."""
+    """Findings the referrer answers for now (or covers): by clinical priority, and within
+    it those waiting for their acknowledgement first."""
     qs = access.visible_findings(user, Finding.objects.open()).filter(
         Q(responsible_clinician=user) | Q(responsible_clinician__covering_colleague=user)
     )
@@ -94,7 +111,7 @@ def referrer_inbox(user, now):
     return (
         _rows(qs, now)
         .annotate(priority=priority)
-        .order_by("priority", *_by_deadline())[:WORKLIST_LIMIT]
+        .order_by("clinical_priority", "priority", *_by_deadline()[1:])[:WORKLIST_LIMIT]
     )
 
 

@@ -37,22 +37,30 @@ def test_it_shows_the_clinicians_numbers_and_cover_for_the_accession(as_user, ra
     cover = ReferrerFactory(username="cover", first_name="Sam", last_name="Taylor", bleep="3203")
     exam.ordering_clinician.covering_colleague = cover
     exam.ordering_clinician.save()
-    response = as_user(radiologist).get(
+    client = as_user(radiologist)
+    response = client.get(
         reverse("exam_lookup"), {"accession_number": exam.accession_number}, HTTP_HX_REQUEST="true"
     )
     html = response.content.decode()
     assert "Call Dr Alex Smith" in html
     assert "01632 960 201" in html and "3201" in html  # phone and bleep
     assert "Dr Sam Taylor" in html and "bleep 3203" in html  # the covering colleague
-    # The responsible clinician is pre-filled from the exam.
-    assert response.context["form"].initial["responsible_clinician"] == exam.ordering_clinician
+    # Only the summary is redrawn: never a field someone may be typing in.
+    assert "<input" not in html and "<select" not in html and "<textarea" not in html
+    # The page opened with the accession (no JavaScript) pre-fills the responsible clinician.
+    page = client.get(reverse("flag"), {"accession_number": exam.accession_number})
+    assert page.context["form"].initial["responsible_clinician"] == exam.ordering_clinician
 
 
 def test_it_offers_to_register_an_unknown_accession(as_user, radiologist):
-    response = as_user(radiologist).get(reverse("exam_lookup"), {"accession_number": "NEW-1"})
+    client = as_user(radiologist)
+    response = client.get(reverse("exam_lookup"), {"accession_number": "NEW-1"})
     html = response.content.decode()
     assert "No exam with accession number" in html
-    assert 'name="patient_identifier"' in html
+    assert 'data-exam-known="false"' in html  # tracker.js shows the new-exam fields
+    page = client.get(reverse("flag"), {"accession_number": "NEW-1"}).content.decode()
+    assert 'name="patient_identifier"' in page
+    assert '<fieldset class="border rounded p-2 mb-2" id="new-exam">' in page  # not hidden
 
 
 def test_it_flags_a_finding_and_opens_its_page(clock, as_user, radiologist, exam, referrer):
@@ -69,6 +77,7 @@ def test_it_registers_a_new_exam_and_flags_it_in_one_go(clock, as_user, radiolog
         as_user(radiologist),
         accession_number="NEW-1",
         patient_identifier="9990001234",
+        patient_identifier_kind="mrn",
         patient_family_name="Evans",
         patient_given_name="Rhys",
         modality="CT",
@@ -108,6 +117,7 @@ def test_a_new_exam_is_not_kept_when_the_finding_is_refused(as_user, radiologist
         accession_number="NEW-2",
         description="",
         patient_identifier="9990001234",
+        patient_identifier_kind="mrn",
         patient_family_name="Evans",
         modality="CT",
         ordering_clinician=referrer.pk,
@@ -121,6 +131,7 @@ def test_a_new_exam_without_a_clinician_asks_who_is_responsible(as_user, radiolo
         as_user(radiologist),
         accession_number="NEW-3",
         patient_identifier="9990001235",
+        patient_identifier_kind="mrn",
         patient_family_name="Evans",
         modality="CT",
     )

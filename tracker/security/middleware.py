@@ -8,7 +8,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 
-from . import events
+from . import events, formstash
 
 SESSION_KEY = "tracker_last_activity"
 # Sent by the live worklist / dashboard polling (htmx hx-headers): not activity by a person.
@@ -24,6 +24,11 @@ class InactivityLogoutMiddleware:
 
     Polling requests carrying `X-Background-Refresh: 1` do not count as activity, so a worklist
     left open on a ward computer still logs off. Place after AuthenticationMiddleware.
+
+    A form submitted after the logoff is not lost: once the CSRF check has passed (this
+    middleware's process_view runs after CsrfViewMiddleware's), what was typed is kept in the
+    new, signed-out session, and after signing in again as the same person the form's page shows
+    it filled in (tracker.js), never submitted (formstash.py).
     """
 
     def __init__(self, get_response):
@@ -37,11 +42,29 @@ class InactivityLogoutMiddleware:
             last = request.session.get(SESSION_KEY)
             if last is not None and now - last > timeout:
                 events.security_event("logoff_inactivity", user=user, request=request)
+                user_id = user.pk
                 logout(request)
+                if formstash.may_stash(request):
+                    # Decided in process_view, after the CSRF check.
+                    request._signed_out_user_id = user_id
+                    return self.get_response(request)
                 return self._signed_out(request)
             if last is None or not is_background_refresh(request):
                 request.session[SESSION_KEY] = now
         return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        # Here, unlike in __call__, every middleware has run (messages can be added).
+        user_id = getattr(request, "_signed_out_user_id", None)
+        if user_id is None:
+            if request.user.is_authenticated:
+                formstash.restore(request)
+            return None
+        # CsrfViewMiddleware has passed this request (it would have answered already); a view
+        # exempt from the check (the API) is not a form of ours, so nothing is kept for it.
+        if not getattr(view_func, "csrf_exempt", False):
+            formstash.stash(request, user_id)
+        return self._signed_out(request)
 
     def _signed_out(self, request):
         login_url = settings.LOGIN_URL

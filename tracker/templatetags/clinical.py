@@ -76,7 +76,11 @@ def deadline_context(finding, now):
     elif finding.status == Status.AWAITING_CONTACT and state.state != "none":
         label = f"Contact {label.lower()}" if state.state != "on_track" else "On track"
     seconds = state.remaining.total_seconds() if state.remaining is not None else None
+    # What the badge becomes when the countdown passes zero in the browser (tracker.js), so a
+    # page left open never shows "On track" beside "overdue by 2 min".
+    overdue_label = "Acknowledgement overdue" if what == "acknowledgement" else "Contact overdue"
     return {
+        "overdue_label": overdue_label if seconds is not None else "",
         "state": state.state,
         "label": label,
         "colour": colour,

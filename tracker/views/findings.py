@@ -44,13 +44,20 @@ def _blank_form(accession_number):
     )
 
 
-def _panel_context(accession_number, form):
+def _panel_context(accession_number, form, second_open=None):
     exam = _exam(accession_number)
+    accession_number = (accession_number or "").strip()
+    typed_new_exam = form.is_bound and any(
+        form.data.get(name) for name in FlagForm.NEW_EXAM_FIELDS + ("patient_identifier_kind",)
+    )
     return {
         "form": form,
         "exam": exam,
-        "accession_number": (accession_number or "").strip(),
+        "accession_number": accession_number,
         "clinician": exam.ordering_clinician if exam else None,
+        # Never hide what someone typed, even when the accession turns out to be known.
+        "show_new_exam": (bool(accession_number) and exam is None) or typed_new_exam,
+        "second_open": second_open,
     }
 
 
@@ -58,12 +65,14 @@ def _panel_context(accession_number, form):
 def flag(request):
     if not access.can_flag(request.user):
         raise PermissionDenied("Only a radiologist can flag a finding.")
+    second_open = None
     if request.method == "POST":
         form = FlagForm(request.POST)
         if form.is_valid():
             try:
                 finding = _flag(request.user, form)
             except ValidationError as error:
+                second_open = _second_open_finding(request.user, error, form)
                 form.add_service_error(error)
             else:
                 messages.success(
@@ -76,19 +85,54 @@ def flag(request):
     else:
         accession = request.GET.get("accession_number", "")
         form = _blank_form(accession)
-    return render(request, "tracker/flag.html", _panel_context(accession, form))
+    return render(
+        request, "tracker/flag.html", _panel_context(accession, form, second_open=second_open)
+    )
+
+
+def _second_open_finding(user, error, form):
+    """The open finding the service asks about before a second one is flagged on the exam."""
+    codes = [e.code for e in getattr(error, "error_dict", {}).get("accession_number", [])]
+    if "second_open_finding" not in codes:
+        return None
+    return (
+        access.visible_findings(user, Finding.objects.open())
+        .filter(exam__accession_number=form.cleaned_data["accession_number"])
+        .select_related("flagged_by")
+        .order_by("flagged_at", "pk")
+        .first()
+    )
+
+
+def _same_patient(exam, data):
+    """A known exam with a patient identifier typed in: it must be that exam's patient, or
+    the accession number (or the identifier) is wrong."""
+    typed = data.get("patient_identifier")
+    if exam is not None and typed and typed != exam.patient.identifier:
+        raise ValidationError(
+            {
+                "patient_identifier": (
+                    f"Exam {exam.accession_number} belongs to another patient "
+                    f"({exam.patient.identifier}). Check the accession number, or clear the "
+                    "new exam's details."
+                )
+            }
+        )
 
 
 def _flag(actor, form):
     """Register the exam first if it is new (all in one transaction), then flag."""
     data = form.cleaned_data
     with transaction.atomic():
-        if _exam(data["accession_number"]) is None and form.wants_new_exam():
+        exam = _exam(data["accession_number"])
+        _same_patient(exam, data)
+        if exam is None and form.wants_new_exam():
             patient = exam_services.patient_register(
                 actor=actor,
                 identifier=data["patient_identifier"],
                 family_name=data["patient_family_name"],
                 given_name=data["patient_given_name"],
+                date_of_birth=data["patient_date_of_birth"],
             )
             exam_services.exam_register(
                 actor=actor,
@@ -101,25 +145,28 @@ def _flag(actor, form):
                     data["ordering_clinician"].department if data["ordering_clinician"] else None
                 ),
             )
-        return services.finding_flag(
+        return _finding_flag_placeholder(
             actor=actor,
             accession_number=data["accession_number"],
             category=data["category"],
             description=data["description"],
             responsible_clinician=data["responsible_clinician"],
             submission_key=data["submission_key"],
+            confirm_second_open=data["confirm_second_open"],
         )
 
 
 @require_GET
 @signed_in
 def exam_lookup(request):
-    """htmx: the exam and the clinician's numbers for the accession typed so far."""
+    """htmx: the exam and the clinician's numbers for the accession typed so far. Only the
+    summary: the form's fields are never redrawn, so nothing being typed is lost."""
     if not access.can_flag(request.user):
         raise PermissionDenied("Only a radiologist can flag a finding.")
     accession = request.GET.get("accession_number", "")
-    form = _blank_form(accession)
-    return render(request, "tracker/partials/exam_panel.html", _panel_context(accession, form))
+    return render(
+        request, "tracker/partials/exam_summary.html", _panel_context(accession, FlagForm())
+    )
 
 
 @signed_in
@@ -151,3 +198,19 @@ def finding_detail(request, pk):
             **access_log_context(request.user, finding),
         },
     )
+
+
+# PLACEHOLDER (branch ui only): main's finding_flag(confirm_second_open=...) raises this error
+# itself; delete this and call services.finding_flag when merging main.
+def _finding_flag_placeholder(*, confirm_second_open=False, **kwargs):
+    open_ = Finding.objects.open().filter(exam__accession_number=kwargs["accession_number"])
+    resubmitted = Finding.objects.filter(submission_key=kwargs["submission_key"]).exists()
+    if not confirm_second_open and not resubmitted and open_.exists():
+        raise ValidationError(
+            {
+                "accession_number": ValidationError(
+                    "This exam already has an open finding.", code="second_open_finding"
+                )
+            }
+        )
+    return services.finding_flag(**kwargs)

@@ -21,8 +21,9 @@ class Row:
     escalation: object
 
 
-def _render(request, template, title, findings, **extra):
-    now = clock.now()
+def _render(request, template, title, findings, now, **extra):
+    """`now` is the moment the list was read: the order and every label use the same one, so
+    no row is sorted as overdue and labelled with time left."""
     context = {
         "title": title,
         "rows": [
@@ -44,10 +45,11 @@ def worklist(request):
     if not request.user.has_role(Role.RADIOLOGIST):
         raise PermissionDenied("The worklist is for radiologists.")
     scope = "department" if request.GET.get("scope") == "department" else "mine"
-    rows = selectors.radiologist_worklist(request.user, clock.now(), scope=scope)
+    now = clock.now()
+    rows = selectors.radiologist_worklist(request.user, now, scope=scope)
     title = "My open communications" if scope == "mine" else "Department's open communications"
     return _render(
-        request, "tracker/worklist.html", title, rows, scope=scope, audience="radiologist"
+        request, "tracker/worklist.html", title, rows, now, scope=scope, audience="radiologist"
     )
 
 
@@ -55,12 +57,16 @@ def worklist(request):
 def inbox(request):
     if not request.user.has_role(Role.REFERRER):
         raise PermissionDenied("The inbox is for referring clinicians.")
-    rows = selectors.referrer_inbox(request.user, clock.now())
-    return _render(request, "tracker/inbox.html", "Inbox", rows, audience="referrer")
+    now = clock.now()
+    rows = selectors.referrer_inbox(request.user, now)
+    return _render(request, "tracker/inbox.html", "Inbox", rows, now, audience="referrer")
 
 
 @signed_in
 def open_findings(request):
     """Every open finding the user may see: for governance, all of them, read-only."""
-    rows = selectors.open_findings(request.user, clock.now())
-    return _render(request, "tracker/open_findings.html", "Open findings", rows, audience="all")
+    now = clock.now()
+    rows = selectors.open_findings(request.user, now)
+    return _render(
+        request, "tracker/open_findings.html", "Open findings", rows, now, audience="all"
+    )

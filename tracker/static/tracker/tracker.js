@@ -22,6 +22,23 @@
     return seconds > -60 ? "overdue by less than 1 min" : "overdue by " + durationText(seconds);
   }
 
+  // The badge beside a countdown that has passed zero says overdue too (never "On track" or
+  // "Due soon" beside "overdue by ...").
+  function markOverdue(box) {
+    if (!box || !box.dataset.overdueLabel || box.classList.contains("deadline-overdue")) return;
+    Array.prototype.slice.call(box.classList).forEach(function (name) {
+      if (name.indexOf("deadline-") === 0) box.classList.remove(name);
+    });
+    box.classList.add("deadline-overdue");
+    var badge = box.querySelector(".badge");
+    if (badge) {
+      badge.className = "badge text-bg-danger";
+      badge.textContent = "\u26a0 " + box.dataset.overdueLabel;
+    }
+    var row = box.closest("tr[data-finding]");
+    if (row) row.classList.add("row-overdue");
+  }
+
   function tick() {
     var now = Date.now();
     document.querySelectorAll(".countdown[data-seconds]").forEach(function (el) {
@@ -29,7 +46,10 @@
       var elapsed = (now - Number(el.dataset.shownAt)) / 1000;
       var seconds = Number(el.dataset.seconds) - elapsed;
       el.textContent = countdownText(seconds);
-      if (seconds < 0) el.classList.add("text-danger");
+      if (seconds < 0) {
+        el.classList.add("text-danger");
+        markOverdue(el.closest(".deadline"));
+      }
     });
   }
 
@@ -91,6 +111,83 @@
       window.location.reload();
     }
   });
+
+  // Flag form: the accession lookup redraws only the exam summary. The new-exam fields stay in
+  // the page; they are shown for an unknown accession, and hidden again only when nobody is in
+  // them and nothing has been typed there (a keystroke or a value is never thrown away).
+  function fieldsInUse(container) {
+    if (container.contains(document.activeElement)) return true;
+    return Array.prototype.some.call(
+      container.querySelectorAll("input, select, textarea"),
+      function (field) {
+        if (field.type === "radio" || field.type === "checkbox") return field.checked;
+        return field.value !== "";
+      }
+    );
+  }
+
+  function showNewExamFields() {
+    var fieldset = document.getElementById("new-exam");
+    var summary = document.querySelector("#exam-summary [data-exam-known]");
+    if (!fieldset || !summary) return;
+    if (summary.dataset.examKnown === "false" || fieldsInUse(fieldset)) {
+      fieldset.hidden = false;
+    } else {
+      fieldset.hidden = true;
+    }
+  }
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "exam-summary") showNewExamFields();
+  });
+
+  // A form sent after the inactivity sign-out: the server kept what was typed and hands it
+  // back here, after signing in, on the form's own page. Fill the form in; never submit it.
+  function fill(form, name, values) {
+    var fields = form.querySelectorAll("[name]");
+    Array.prototype.forEach.call(fields, function (field) {
+      if (field.name !== name || field.type === "file") return;
+      if (field.type === "radio" || field.type === "checkbox") {
+        field.checked = values.indexOf(field.value) !== -1;
+      } else if (field.tagName === "SELECT" && field.multiple) {
+        Array.prototype.forEach.call(field.options, function (option) {
+          option.selected = values.indexOf(option.value) !== -1;
+        });
+      } else {
+        field.value = values[0];
+      }
+    });
+  }
+
+  function restoreForm() {
+    var kept = document.getElementById("restored-form");
+    if (!kept) return;
+    var fields = JSON.parse(kept.dataset.fields);
+    var forms = Array.prototype.filter.call(document.querySelectorAll("main form"), function (f) {
+      return f.method === "post" && new URL(f.action, window.location.href).pathname === kept.dataset.path;
+    });
+    var form = forms[0];
+    if (!form) return;
+    Object.keys(fields).forEach(function (name) { fill(form, name, fields[name]); });
+    // Let dependent parts of the page catch up (e.g. the exam summary of the accession).
+    Array.prototype.forEach.call(form.querySelectorAll("[hx-get]"), function (field) {
+      if (field.value) field.dispatchEvent(new Event("change", { bubbles: true }));
+    });
+    var fieldset = document.getElementById("new-exam");
+    if (fieldset && fieldsInUse(fieldset)) fieldset.hidden = false;
+    form.dataset.restored = "true";
+  }
+
+  // Plain-words error pages: "Go back to the form" keeps what the browser still holds.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("[data-go-back]");
+    if (link && window.history.length > 1) {
+      event.preventDefault();
+      window.history.back();
+    }
+  });
+
+  document.addEventListener("DOMContentLoaded", restoreForm);
 
   // Rows swapped in by the live refresh start from their own server-rendered value.
   document.addEventListener("htmx:afterSettle", tick);
