@@ -173,6 +173,15 @@ URL_ACCESS = [
     ("hand_over", _expect(302, 200, 200, 403, 404)),
     ("decline", _expect(302, 403, 200, 403, 404)),
     ("close", _expect(302, 302, 302, 403, 404)),  # POST only; a GET goes back to the finding
+    # Corrections (tracker/views/corrections.py). A GET shows the form alone; when the finding's
+    # state does not allow it (the matrix's finding is acknowledged and routed), it goes back
+    # to the finding with a message (302).
+    ("cancel", _expect(302, 200, 403, 403, 404)),
+    ("entered_in_error", _expect(302, 200, 403, 403, 404)),
+    ("recategorise", _expect(302, 302, 403, 403, 404)),
+    ("correct_patient", _expect(302, 200, 403, 403, 404)),
+    ("correct_exam", _expect(302, 200, 403, 403, 404)),
+    ("route", _expect(302, 302, 403, 403, 404)),
     ("login", ANYONE),
     # Monitoring, no sign-in, no patient data. No sweep has run in the matrix's database, so the
     # answer is 503 ("failing") for everyone; tests/test_health.py checks the 200.
@@ -241,6 +250,12 @@ OBJECT_URLS = {
     "hand_over": "finding",
     "decline": "finding",
     "close": "finding",
+    "cancel": "finding",
+    "entered_in_error": "finding",
+    "recategorise": "finding",
+    "correct_patient": "finding",
+    "correct_exam": "finding",
+    "route": "finding",
     "api:finding-detail": "finding",
     "api:finding-acknowledge": "finding",
     "api:finding-attempts": "finding",

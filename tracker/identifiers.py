@@ -34,7 +34,7 @@ def nhs_number_check_digit(first_nine):
     return check
 
 
-def is_valid_nhs_number(value):
+def nhs_number_is_valid(value):
     """True for ten digits whose last is the Modulus 11 check digit of the first nine."""
     if not (isinstance(value, str) and len(value) == 10 and value.isascii() and value.isdigit()):
         return False
@@ -50,7 +50,7 @@ def clean_nhs_number(value):
             "hospital number if it is not an NHS number.",
             code="nhs_number_format",
         )
-    if not is_valid_nhs_number(digits):
+    if not nhs_number_is_valid(digits):
         raise ValidationError(
             "This is not a valid NHS number: its check digit does not match. A digit is "
             "probably mistyped; check it against the request form or the patient's record.",

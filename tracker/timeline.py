@@ -15,8 +15,10 @@ from .models import (
     CommunicationAttempt,
     CommunicationPolicy,
     Escalation,
+    Exam,
     Finding,
     Handover,
+    Patient,
     Status,
 )
 from .models.policy import WRITTEN_CHANNELS, Channel, Outcome
@@ -32,6 +34,7 @@ ORDER = {
     "status": 4,
     "escalation": 5,
     "edited": 6,
+    "record": 7,
 }
 
 
@@ -232,10 +235,84 @@ def _escalation_events(finding):
         previous[row.id] = row
 
 
+# What a change of the patient's or the exam's record shows, field by field (before → after).
+RECORD_FIELDS = {
+    Patient: ("identifier", "identifier_kind", "family_name", "given_name", "date_of_birth"),
+    Exam: (
+        "modality",
+        "body_part",
+        "description",
+        "ordering_clinician_id",
+        "referring_department_id",
+        "location",
+    ),
+}
+
+
+def _shown(row, attname):
+    """A history row's value as people read it: choices by label, people by name."""
+    value = getattr(row, attname)
+    if value in (None, ""):
+        return "(none)"
+    if attname.endswith("_id"):
+        related = getattr(row, attname.removesuffix("_id"))
+        return getattr(related, "display_name", str(related))
+    display = getattr(row, f"get_{attname}_display", None)
+    return str(display()) if display else str(value)
+
+
+def _why(reason):
+    """The reason typed, without the service's own summary of the change ("Corrected (...): ")."""
+    if reason.startswith("Corrected (") and "): " in reason:
+        return reason.split("): ", 1)[1]
+    return reason
+
+
+def _record_events(finding):
+    """Changes to the patient's and the exam's details since the finding was flagged: a
+    correction (with its reason) or an update from the RIS, each with before and after."""
+    sources = [
+        (Patient, finding.exam.patient_id, "Patient details"),
+        (Exam, finding.exam_id, "Exam details"),
+    ]
+    for model, pk, noun in sources:
+        fields = [f for f in RECORD_FIELDS[model] if hasattr(model.history.model, f)]
+        rows = list(
+            model.history.filter(id=pk)
+            .select_related("history_user")
+            .order_by("history_date", "history_id")
+        )
+        for previous, row in zip(rows, rows[1:], strict=False):
+            if row.history_date < finding.flagged_at:
+                continue
+            changed = [f for f in fields if getattr(previous, f) != getattr(row, f)]
+            if not changed:
+                continue
+            reason = row.history_change_reason or ""
+            corrected = reason.startswith("Corrected")
+            details = [
+                f"{_verbose(model, f).capitalize()}: {_shown(previous, f)} → {_shown(row, f)}"
+                for f in changed
+            ]
+            if corrected:
+                details.append(f"Reason: {_why(reason)}")
+            elif reason:
+                details.append(reason)
+            yield Event(
+                row.history_date,
+                "record",
+                f"{noun} {'corrected' if corrected else 'updated'}",
+                row.history_user,
+                details,
+                "warning",
+            )
+
+
 def finding_timeline(finding):
     """Every event of the finding, oldest first."""
     events = [
         *_finding_events(finding),
+        *_record_events(finding),
         *_attempt_events(finding),
         *_acknowledgement_events(finding),
         *_handover_events(finding),

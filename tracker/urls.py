@@ -16,4 +16,16 @@ urlpatterns = [
     path("findings/<int:pk>/hand-over/", views.hand_over, name="hand_over"),
     path("findings/<int:pk>/decline/", views.decline, name="decline"),
     path("findings/<int:pk>/close/", views.close, name="close"),
+    # Corrections, each with a reason (tracker/views/corrections.py).
+    *[
+        path(f"findings/<int:pk>/{segment}/", views.correction, {"key": name}, name=name)
+        for segment, name in [
+            ("route", "route"),
+            ("recategorise", "recategorise"),
+            ("correct-patient", "correct_patient"),
+            ("correct-exam", "correct_exam"),
+            ("cancel", "cancel"),
+            ("entered-in-error", "entered_in_error"),
+        ]
+    ],
 ]

@@ -312,9 +312,5 @@ LOGGING["loggers"] = {
 }
 
 # --- Data entry and sessions (issue 13: screens) ---------------------------------------------
-# A hospital number (MRN) typed on the flag form must match this regular expression in full.
-# Empty: the permissive default (1-40 characters, no whitespace, no control characters), see
-# tracker/identifiers.py. NHS numbers are checked by their Modulus 11 check digit instead.
-PATIENT_MRN_PATTERN = env("PATIENT_MRN_PATTERN", default="")
 # A form whose CSRF check fails gets a plain page saying what to do, never Django's raw 403.
 CSRF_FAILURE_VIEW = "tracker.views.errors.csrf_failure"

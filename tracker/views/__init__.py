@@ -1,5 +1,6 @@
 """Screens, one module per concern: home, worklists, findings (flag, page), workflow (actions)."""
 
+from .corrections import correction
 from .findings import exam_lookup, finding_detail, flag
 from .health import health
 from .home import home
@@ -9,6 +10,7 @@ from .worklists import inbox, open_findings, worklist
 __all__ = [
     "acknowledge",
     "close",
+    "correction",
     "decline",
     "exam_lookup",
     "finding_detail",

@@ -15,6 +15,7 @@ from ..services import findings as services
 from ..templatetags.clinical import deadline_context
 from ..timeline import communicating_attempt, documentation_statement, finding_timeline
 from .base import signed_in, visible_finding_or_404
+from .corrections import corrections_for
 
 
 def _exam(accession_number):
@@ -182,6 +183,7 @@ def finding_detail(request, pk):
     now = clock.now()
     attempt = communicating_attempt(finding)
     actions = access.actions_for(request.user, finding)
+    timeline = finding_timeline(finding)
     return render(
         request,
         "tracker/finding.html",
@@ -189,12 +191,15 @@ def finding_detail(request, pk):
             "finding": finding,
             "now": now,
             "deadline": deadline_context(finding, now),
-            "timeline": finding_timeline(finding),
+            "timeline": timeline,
             "actions": actions,
             "statement": documentation_statement(finding, attempt) if attempt else "",
             "clinician": finding.responsible_clinician,
             "acknowledge_form": AcknowledgeForm() if actions["acknowledge"] else None,
             "close_form": CloseForm() if actions["close"] else None,
+            "corrections": corrections_for(request.user, finding),
+            # The patient's or exam's details changed since the flag: said at the top.
+            "record_changes": [e for e in timeline if e.kind == "record"],
             **access_log_context(request.user, finding),
         },
     )
