@@ -11,11 +11,12 @@ rows shown are cheaper to plan and to compile."""
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import F, Window
+from django.db.models import Case, F, IntegerField, Value, When, Window
 from django.db.models.functions import RowNumber
 
 from ..access import visible_findings
 from ..models import (
+    Category,
     Channel,
     CommunicationAttempt,
     Escalation,
@@ -26,6 +27,10 @@ from ..models import (
 )
 
 ROWS_PER_SECTION = 100
+# Within each list, critical findings first (the worklists' clinical priority).
+CRITICAL_FIRST = Case(
+    When(category=Category.CRITICAL, then=Value(0)), default=Value(1), output_field=IntegerField()
+)
 DUE_SOON = timedelta(hours=1)
 
 
@@ -89,21 +94,23 @@ def overdue_sections(user, now):
             "overdue",
             "Past contact deadline, no read-back",
             "Awaiting contact with the contact deadline gone.",
-            visible.overdue(now).order_by("contact_due_at", "pk"),
+            visible.overdue(now).order_by(CRITICAL_FIRST, "contact_due_at", "pk"),
             "contact_due_at",
         ),
         (
             "due_soon",
             "Due in the next hour",
             "Awaiting contact, deadline within 60 minutes.",
-            visible.due_within(DUE_SOON, now).order_by("contact_due_at", "pk"),
+            visible.due_within(DUE_SOON, now).order_by(CRITICAL_FIRST, "contact_due_at", "pk"),
             "contact_due_at",
         ),
         (
             "unacknowledged",
             "Communicated, acknowledgement overdue",
             "Read back to the clinician, not acknowledged within the window.",
-            visible.acknowledgement_overdue(now).order_by("acknowledgement_due_at", "pk"),
+            visible.acknowledgement_overdue(now).order_by(
+                CRITICAL_FIRST, "acknowledgement_due_at", "pk"
+            ),
             "acknowledgement_due_at",
         ),
     ]
