@@ -115,7 +115,7 @@ def test_a_critical_finding_goes_from_flag_to_acknowledgement(
     expect(page.get_by_label("Finding")).to_be_focused()
     # htmx fills in the exam and how to reach the clinician, without a reload.
     page.get_by_role("heading", name="Call Dr Alex Smith").wait_for()
-    assert "3203" in page.locator("#exam-panel").inner_text()  # the covering colleague's bleep
+    assert "3203" in page.locator("#exam-summary").inner_text()  # the covering colleague's bleep
     page.get_by_label("Finding").fill("Large right tension pneumothorax with mediastinal shift.")
     screenshot("03-flag-finding")
     page.get_by_role("button", name="Flag finding").click()
@@ -159,11 +159,12 @@ def test_a_critical_finding_goes_from_flag_to_acknowledgement(
     # --- the referrer -------------------------------------------------------------------------
     login("referrer")
     page.get_by_role("heading", name="Inbox").wait_for()
-    first_row = page.locator("#worklist tbody tr").first
-    assert "tension pneumothorax" in first_row.inner_text()  # unacknowledged first
-    assert "Awaiting acknowledgement" in first_row.inner_text()
+    # Clinical priority: the overdue critical result (not yet reached) first, then the rest.
+    assert "aortic dissection" in page.locator("#worklist tbody tr").first.inner_text()
+    row = page.locator("#worklist tbody tr").filter(has_text="tension pneumothorax")
+    assert "Awaiting acknowledgement" in row.inner_text()
     screenshot("07-referrer-inbox")
-    first_row.get_by_role("link", name="Acknowledge").click()
+    row.get_by_role("link", name="Acknowledge").click()
     page.get_by_label("Note").fill("Chest drain in ED now.")
     screenshot("08-acknowledge")
     page.get_by_role("button", name="Admitted / sent to ED").click()

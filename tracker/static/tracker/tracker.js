@@ -156,6 +156,11 @@
       } else {
         field.value = values[0];
       }
+      // What was put back is in view: open a folded section that holds a value.
+      var folded = field.closest("details");
+      if (folded && (field.checked || (field.type !== "radio" && field.type !== "checkbox" && field.type !== "hidden" && field.value))) {
+        folded.open = true;
+      }
     });
   }
 
