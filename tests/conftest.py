@@ -51,6 +51,8 @@ def flag(radiologist, exam):
     """Flag a finding on `exam` now (call inside the `clock` fixture for frozen time)."""
 
     def _flag(category="critical", **kwargs):
+        # Tests flag several findings on one exam; the confirmation is tested on its own.
+        kwargs.setdefault("confirm_second_open", True)
         return services.finding_flag(
             actor=kwargs.pop("actor", radiologist),
             accession_number=kwargs.pop("accession_number", exam.accession_number),
