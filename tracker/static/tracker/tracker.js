@@ -92,6 +92,31 @@
     }
   });
 
+  // The log-call form says, before saving, whether this contact will count for the category's
+  // policy and why not. The verdicts come from the server (tracker/views/workflow.py).
+  function showVerdict(form) {
+    var target = document.getElementById("contact-verdict");
+    if (!target) return;
+    var channel = form.querySelector("input[name=channel]:checked");
+    var outcome = form.querySelector("input[name=outcome]:checked");
+    if (!channel || !outcome) return;
+    var verdict = JSON.parse(form.dataset.verdicts)[channel.value][outcome.value];
+    var span = document.createElement("span");
+    span.className = verdict.counts ? "text-success" : "text-danger";
+    span.textContent = verdict.counts
+      ? "This contact will count as communicated."
+      : "This will be recorded but will not count: " + verdict.why_not;
+    target.replaceChildren(span);
+  }
+
+  document.addEventListener("change", function (event) {
+    var form = event.target.closest && event.target.closest("form[data-verdicts]");
+    if (form) showVerdict(form);
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form[data-verdicts]").forEach(showVerdict);
+  });
+
   // Rows swapped in by the live refresh start from their own server-rendered value.
   document.addEventListener("htmx:afterSettle", tick);
 })();
