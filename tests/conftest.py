@@ -2,12 +2,19 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
+from rest_framework.test import APIClient
 
 from tracker.audit import triggers
 from tracker.hl7 import mapping as hl7_mapping
 from tracker.services import findings as services
 
-from .factories import ExamFactory, GovernanceFactory, RadiologistFactory, ReferrerFactory
+from .factories import (
+    ExamFactory,
+    GovernanceFactory,
+    RadiologistFactory,
+    ReferrerFactory,
+    UserFactory,
+)
 
 # A Monday afternoon in winter (GMT), well away from a DST change.
 T0 = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
@@ -51,6 +58,8 @@ def flag(radiologist, exam):
     """Flag a finding on `exam` now (call inside the `clock` fixture for frozen time)."""
 
     def _flag(category="critical", **kwargs):
+        # Tests flag several findings on one exam; the confirmation is tested on its own.
+        kwargs.setdefault("confirm_second_open", True)
         return services.finding_flag(
             actor=kwargs.pop("actor", radiologist),
             accession_number=kwargs.pop("accession_number", exam.accession_number),
@@ -89,3 +98,47 @@ def _audit_tables_append_only_except_when_emptied(request, django_db_blocker):
     if transactional or (connection.connection is not None and not connection.in_atomic_block):
         # pytest-django's flush comes next (it opens the connection again if a test closed it).
         set_maintenance(True)
+
+
+@pytest.fixture
+def as_user(client):
+    """as_user(user) signs the test client in (force_login: django-axes breaks client.login)."""
+
+    def _as(user):
+        client.force_login(user)
+        return client
+
+    return _as
+
+
+@pytest.fixture
+def api():
+    """api(user) -> an APIClient authenticated as `user` (None: anonymous)."""
+
+    def _client(user=None):
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+    return _client
+
+
+@pytest.fixture
+def chain_people(referrer, radiologist, governance, stranger):
+    """The responsible clinician's cover and department lead, the governance lead."""
+    cover = ReferrerFactory(username="cover", first_name="Cam", last_name="Cover")
+    lead = UserFactory(username="lead", first_name="Lee", last_name="Lead", role="referrer")
+    referrer.covering_colleague = cover
+    referrer.save()
+    department = referrer.department
+    department.lead = lead
+    department.save()
+    return {
+        "radiologist": radiologist,
+        "referrer": referrer,
+        "cover": cover,
+        "lead": lead,
+        "governance": governance,
+        "stranger": stranger,
+    }

@@ -67,7 +67,7 @@ def test_an_administrator_edits_the_policy_and_the_change_is_in_its_history(clie
             "warning_percent": "50",
             "accepted_channels": ["phone", "in_person"],
             "read_back_required": "on",
-            "escalation_chain": ["warning_reminder", "deadline_cover"],
+            "escalation_chain": ["warning_reminder", "deadline_cover", "breach_governance"],
             "reminder_interval": "00:15:00",
             "max_alerts_per_person_per_hour": "4",
         },

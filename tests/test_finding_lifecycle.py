@@ -73,7 +73,9 @@ def test_acknowledging_before_read_back_is_refused(clock, flag, referrer):
     finding = flag("critical")
     with pytest.raises(ValidationError) as exc:
         acknowledge(finding, referrer)
-    assert refused(exc, "status") == ("Cannot acknowledge: no read-back has been recorded yet.")
+    assert refused(exc, "status") == (
+        "Cannot acknowledge: no read-back or other qualifying contact has been recorded yet."
+    )
     assert not Acknowledgement.objects.exists()
 
 
@@ -304,10 +306,17 @@ def test_a_referrer_cannot_flag_or_log_calls(clock, flag, referrer):
     assert not CommunicationAttempt.objects.exists()
 
 
-def test_governance_changes_nothing(clock, flag, governance):
+def test_governance_can_cancel_but_never_acts_as_a_clinician(clock, flag, governance, referrer):
     finding = flag("critical")
     with pytest.raises(PermissionDenied):
-        services.finding_cancel(actor=governance, finding=finding, reason="x")
+        call(finding, governance)
+    with pytest.raises(PermissionDenied):
+        services.finding_hand_over(
+            actor=governance, finding=finding, to_clinician=referrer, reason="x"
+        )
+    services.finding_cancel(actor=governance, finding=finding, reason="Duplicate of #12")
+    finding.refresh_from_db()
+    assert finding.status == Status.CANCELLED
 
 
 # --- double submits -------------------------------------------------------------------------

@@ -182,7 +182,9 @@ def test_acknowledging_with_other_action_needs_a_note(clock, flag, radiologist, 
     assert not Acknowledgement.objects.exists()
 
 
-def test_flagging_needs_a_responsible_referrer(clock, radiologist):
+def test_a_named_responsible_clinician_must_be_a_referrer_but_no_orderer_means_unrouted(
+    clock, radiologist
+):
     patient = PatientFactory()
     exam = exam_services.exam_register(
         actor=radiologist, accession_number="ACC-NO-ORDERER", patient=patient, modality="CT"
@@ -193,17 +195,16 @@ def test_flagging_needs_a_responsible_referrer(clock, radiologist):
             accession_number=exam.accession_number,
             category="critical",
             description="x",
-        )
-    assert list(exc.value.message_dict) == ["responsible_clinician"]
-    with pytest.raises(ValidationError) as exc:
-        services.finding_flag(
-            actor=radiologist,
-            accession_number=exam.accession_number,
-            category="critical",
-            description="x",
             responsible_clinician=radiologist,
         )
     assert list(exc.value.message_dict) == ["responsible_clinician"]
+    finding = services.finding_flag(
+        actor=radiologist,
+        accession_number=exam.accession_number,
+        category="critical",
+        description="x",
+    )
+    assert finding.unrouted and finding.responsible_clinician == radiologist
 
 
 def test_an_accession_number_cannot_move_to_another_patient(clock, exam, radiologist):

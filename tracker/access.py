@@ -5,9 +5,21 @@ they are accountable for (or cover); governance leads see everything and change 
 administrators configure the site but do not touch clinical records.
 """
 
+from django.conf import settings
 from django.db.models import Exists, OuterRef, Q
 
-from .models import Finding, Handover, Role, Status
+from .models import Escalation, Finding, Handover, Role, Status
+
+
+def is_system_account(user):
+    """An integration account (the HL7 interface): it may flag, never be accountable."""
+    return user is not None and user.username == settings.HL7_INTERFACE_USERNAME
+
+
+def _escalated_to(user):
+    """Findings an escalation was addressed to this user for: whoever is asked to act can open
+    the finding the message points to."""
+    return Exists(Escalation.objects.filter(finding=OuterRef("pk"), recipient=user))
 
 
 def visible_findings(user, queryset=None):
@@ -17,18 +29,27 @@ def visible_findings(user, queryset=None):
     if user.role == Role.GOVERNANCE:
         return queryset
     if user.role == Role.RADIOLOGIST:
+        mine = Q(flagged_by=user) | Q(responsible_clinician=user) | _escalated_to(user)
         if user.department_id is None:
-            return queryset.filter(flagged_by=user)
-        return queryset.filter(Q(flagged_by__department_id=user.department_id) | Q(flagged_by=user))
+            return queryset.filter(mine)
+        return queryset.filter(
+            mine
+            | Q(flagged_by__department_id=user.department_id)
+            # Unrouted results owned by the department's duty account.
+            | Q(unrouted=True, responsible_clinician__department_id=user.department_id)
+        )
     if user.role == Role.REFERRER:
-        # Responsible now, responsible before (handed over or declined), or covering.
+        # Responsible now, responsible before (handed over or declined), covering, leading the
+        # responsible clinician's department, or escalated to.
         was_responsible = Handover.objects.filter(finding=OuterRef("pk")).filter(
             Q(from_clinician=user) | Q(to_clinician=user)
         )
         return queryset.filter(
             Q(responsible_clinician=user)
             | Q(responsible_clinician__covering_colleague=user)
+            | Q(responsible_clinician__department__lead=user)
             | Exists(was_responsible)
+            | _escalated_to(user)
         )
     return queryset.none()
 
@@ -38,20 +59,29 @@ def can_view_finding(user, finding):
 
 
 def is_radiologist_for(user, finding):
-    """A radiologist of the flagging radiologist's department (or the flagger)."""
+    """A radiologist of the flagging radiologist's department (or the flagger), or the one an
+    unrouted finding is with (and their department)."""
     if not user.has_role(Role.RADIOLOGIST):
         return False
-    if finding.flagged_by_id == user.pk:
+    if user.pk in (finding.flagged_by_id, finding.responsible_clinician_id):
         return True
-    return user.department_id is not None and user.department_id == finding.flagged_by.department_id
+    if user.department_id is None:
+        return False
+    if user.department_id == finding.flagged_by.department_id:
+        return True
+    return finding.unrouted and user.department_id == finding.responsible_clinician.department_id
 
 
 def is_accountable_for(user, finding):
-    """The responsible clinician, or the colleague covering for them."""
-    if not user.is_active or user.role != Role.REFERRER:
+    """The responsible clinician, the colleague covering for them, or the lead of their
+    department (escalated to at the deadline, and able to act)."""
+    if not user.is_active or user.role != Role.REFERRER or finding.unrouted:
         return False
     responsible = finding.responsible_clinician
-    return user.pk == responsible.pk or user.pk == responsible.covering_colleague_id
+    if user.pk in (responsible.pk, responsible.covering_colleague_id):
+        return True
+    department = responsible.department
+    return department is not None and department.lead_id == user.pk
 
 
 def can_flag(user):
@@ -79,8 +109,33 @@ def can_recategorise(user, finding):
 
 
 def can_void(user, finding):
-    """Cancel or mark entered-in-error."""
+    """Cancel or mark entered-in-error: the flagging radiologist, a radiologist of the
+    department, or a governance lead."""
+    return is_radiologist_for(user, finding) or user.has_role(Role.GOVERNANCE)
+
+
+def can_route(user, finding):
+    """Route an unrouted finding to the accountable referrer."""
+    return finding.unrouted and is_radiologist_for(user, finding)
+
+
+def can_correct_record(user, finding):
+    """Correct the patient's or exam's details of a finding (with a reason)."""
     return is_radiologist_for(user, finding)
+
+
+def can_correct_patient(user, patient):
+    return (
+        user.has_role(Role.RADIOLOGIST)
+        and visible_findings(user, Finding.objects.filter(exam__patient=patient)).exists()
+    )
+
+
+def can_correct_exam(user, exam):
+    return (
+        user.has_role(Role.RADIOLOGIST)
+        and visible_findings(user, Finding.objects.filter(exam=exam)).exists()
+    )
 
 
 def can_close(user, finding):
@@ -96,7 +151,11 @@ def actions_for(user, finding):
         "decline": open_ and can_decline(user, finding),
         "hand_over": finding.is_open and can_hand_over(user, finding),
         "recategorise": open_ and can_recategorise(user, finding),
-        "void": finding.is_open and can_void(user, finding),
+        "void": finding.status != Status.ENTERED_IN_ERROR
+        and finding.status != Status.CANCELLED
+        and can_void(user, finding),
+        "route": finding.unrouted and can_route(user, finding),
+        "correct": can_correct_record(user, finding),
         "close": finding.status == Status.ACKNOWLEDGED and can_close(user, finding),
     }
 
@@ -176,8 +235,8 @@ URL_ACCESS = [
     # Corrections (tracker/views/corrections.py). A GET shows the form alone; when the finding's
     # state does not allow it (the matrix's finding is acknowledged and routed), it goes back
     # to the finding with a message (302).
-    ("cancel", _expect(302, 200, 403, 403, 404)),
-    ("entered_in_error", _expect(302, 200, 403, 403, 404)),
+    ("cancel", _expect(302, 200, 403, 200, 404)),  # governance may cancel (access.can_void)
+    ("entered_in_error", _expect(302, 200, 403, 200, 404)),
     ("recategorise", _expect(302, 302, 403, 403, 404)),
     ("correct_patient", _expect(302, 200, 403, 403, 404)),
     ("correct_exam", _expect(302, 200, 403, 403, 404)),
@@ -208,6 +267,13 @@ URL_ACCESS = [
     ("api:finding-acknowledge", _expect(401, 405, 405, 405, 405)),  # POST only
     ("api:finding-attempts", _expect(401, 405, 405, 405, 405)),  # POST only
     ("api:finding-hand-over", _expect(401, 405, 405, 405, 405)),  # POST only
+    # Corrections and the other actions: POST only.
+    ("api:finding-cancel", _expect(401, 405, 405, 405, 405)),
+    ("api:finding-entered-in-error", _expect(401, 405, 405, 405, 405)),
+    ("api:finding-recategorise", _expect(401, 405, 405, 405, 405)),
+    ("api:finding-decline", _expect(401, 405, 405, 405, 405)),
+    ("api:finding-close", _expect(401, 405, 405, 405, 405)),
+    ("api:finding-route", _expect(401, 405, 405, 405, 405)),
     ("api:<route api/v1/^.*$>", _expect(404, 404, 404, 404, 404)),  # JSON 404 for unknown paths
     ("api-schema", ANYONE),  # the API's shape, no data
     ("api-docs", ANYONE),
@@ -260,6 +326,12 @@ OBJECT_URLS = {
     "api:finding-acknowledge": "finding",
     "api:finding-attempts": "finding",
     "api:finding-hand-over": "finding",
+    "api:finding-cancel": "finding",
+    "api:finding-entered-in-error": "finding",
+    "api:finding-recategorise": "finding",
+    "api:finding-decline": "finding",
+    "api:finding-close": "finding",
+    "api:finding-route": "finding",
     "fhir:task": "finding",
     "fhir:flag": "finding",
     "fhir:communication": "attempt",  # one Communication per call attempt

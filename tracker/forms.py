@@ -212,11 +212,31 @@ class AttemptForm(ServiceForm):
     breach_reason_text = forms.CharField(
         required=False, label="Reason, in your words", widget=forms.TextInput()
     )
+    attempted_at = forms.DateTimeField(
+        required=False,
+        label="When the call happened",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
+        help_text="Local time. Leave it as now unless you are logging a call made earlier.",
+    )
+    planned_action = forms.ChoiceField(
+        choices=[("", "—")] + PlannedAction.choices,
+        required=False,
+        label="The action they said they will take",
+        help_text="For a clinician without an account here: their read-back is recorded as "
+        "their verbal acknowledgement.",
+    )
+    planned_action_note = forms.CharField(required=False, label="Action, in their words")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["contacted_user"].queryset = referrers()
         self.fields["contacted_user"].widget.attrs["autofocus"] = True
+        self.fields[
+            "contacted_user"
+        ].help_text = (
+            "Reaching someone other than the responsible clinician makes them responsible."
+        )
 
 
 class AcknowledgeForm(ServiceForm):

@@ -9,15 +9,15 @@ import re
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 
-# The values of tracker.models.IdentifierKind, in the order the flag form offers them.
-NHS_NUMBER = "nhs_number"
-MRN = "mrn"
-KIND_CHOICES = [(NHS_NUMBER, "NHS number"), (MRN, "Hospital number (MRN)")]
+from .models.people import IdentifierKind
+
+# In the order the screens offer them: NHS number first (checked by its check digit).
+NHS_NUMBER = IdentifierKind.NHS_NUMBER
+MRN = IdentifierKind.MRN
+KIND_CHOICES = [(NHS_NUMBER.value, NHS_NUMBER.label), (MRN.value, MRN.label)]
 
 # Spaces and hyphens people type between the 3-3-4 groups of an NHS number ("943 476 5919").
 _NHS_SEPARATORS = re.compile(r"[\s-]")
-# No whitespace and no control characters (C0, DEL, C1) anywhere in a hospital number.
-DEFAULT_MRN_PATTERN = r"[^\s\x00-\x1f\x7f-\x9f]{1,40}"
 
 
 def nhs_number_check_digit(first_nine):
@@ -60,7 +60,9 @@ def clean_nhs_number(value):
 
 
 def mrn_pattern():
-    pattern = getattr(settings, "PATIENT_MRN_PATTERN", "") or DEFAULT_MRN_PATTERN
+    """The site's hospital-number format (setting PATIENT_MRN_PATTERN, whole value; services
+    and screens both check it)."""
+    pattern = settings.PATIENT_MRN_PATTERN
     try:
         return re.compile(pattern)
     except re.error as error:

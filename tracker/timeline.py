@@ -8,7 +8,7 @@ event, so each thing that happened appears once.
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from .models import (
     Acknowledgement,
@@ -91,11 +91,7 @@ def _finding_events(finding):
             )
         elif previous is not None:
             changed = _changed(previous, row, fields)
-            if "status" in changed:
-                yield from _status_event(row, reason)
-            elif "responsible_clinician_id" in changed:
-                pass  # the Handover row tells it
-            elif "category" in changed:
+            if "category" in changed:  # told first: it may also have re-opened contact
                 yield Event(
                     row.history_date,
                     "status",
@@ -104,6 +100,10 @@ def _finding_events(finding):
                     [reason],
                     "warning",
                 )
+            elif "status" in changed:
+                yield from _status_event(row, reason)
+            elif "responsible_clinician_id" in changed:
+                pass  # the Handover row tells it
             elif changed:
                 names = ", ".join(_verbose(Finding, f) for f in changed)
                 yield Event(
@@ -154,6 +154,10 @@ def _attempt_events(finding):
         details = [f"{row.get_channel_display()} to {contact}{number}"]
         if row.notes:
             details.append(row.notes)
+        if row.not_counted_reason and row.outcome in ("read_back", "reached_no_read_back"):
+            details.append(f"Did not count: {row.not_counted_reason}")
+        if row.recorded_at and row.recorded_at - row.attempted_at >= LATE_ENTRY:
+            details.append(f"Logged later, at {local(row.recorded_at):%H:%M %Z on %d/%m/%Y}")
         if row.history_type == "+":
             ok = row.counts_as_communication
             yield Event(
@@ -372,8 +376,23 @@ def documentation_statement(finding, attempt=None):
         .first()
         or finding.get_category_display()
     )  # the site's own name for the category (e.g. "Urgent")
-    return (
+    statement = (
         f"{category} result communicated to {whom} "
         f"{CHANNEL_PHRASES.get(attempt.channel, attempt.get_channel_display())} "
         f"at {at:%H:%M %Z} on {at:%d/%m/%Y} by {attempt.caller.short_name}; {confirmation}."
     )
+    if attempt.contacted_user_id is None and attempt.contact_number:
+        statement = statement[:-1] + f" (contact number {attempt.contact_number})."
+    verbal = getattr(attempt, "verbal_acknowledgement", None) if attempt.pk else None
+    if verbal is not None:
+        action = verbal.get_planned_action_display().lower()
+        note = f": {verbal.note}" if verbal.note else ""
+        statement += f" Acknowledged verbally; stated planned action: {action}{note}."
+    if attempt.recorded_at - attempt.attempted_at >= LATE_ENTRY:
+        logged = local(attempt.recorded_at)
+        statement += f" Logged at {logged:%H:%M %Z} on {logged:%d/%m/%Y}."
+    return statement
+
+
+# A call logged this long after it happened says so in the statement.
+LATE_ENTRY = timedelta(minutes=5)

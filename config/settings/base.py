@@ -221,6 +221,11 @@ HL7_CATEGORY_CODES = env.json(
     default={"CRITICAL": "critical", "URGENT": "significant", "SIGNIFICANT": "significant"},
 )
 HL7_INTERFACE_USERNAME = env("HL7_INTERFACE_USERNAME", default="hl7-interface")
+# Owns unrouted results (ordering clinician unknown) when no reporting radiologist is known.
+RADIOLOGY_DUTY_USERNAME = env("RADIOLOGY_DUTY_USERNAME", default="radiology-duty")
+# A hospital number (MRN) must match this (regular expression, whole value). The default takes
+# letters, digits and - / . (no spaces or control characters); set the site's own format.
+PATIENT_MRN_PATTERN = env("PATIENT_MRN_PATTERN", default=r"[A-Za-z0-9][A-Za-z0-9./-]{0,39}")
 # How long HL7 ingest keeps a clinician it looked up (seconds; 0: look up every message). A change
 # made in another process (the admin site) reaches a running listener within this time.
 HL7_CLINICIAN_CACHE_SECONDS = env.float("HL7_CLINICIAN_CACHE_SECONDS", default=5.0)

@@ -1,20 +1,3 @@
-import pytest
-from rest_framework.test import APIClient
-
-
-@pytest.fixture
-def api():
-    """api(user) -> an APIClient authenticated as `user` (None: anonymous)."""
-
-    def _client(user=None):
-        client = APIClient()
-        if user is not None:
-            client.force_authenticate(user)
-        return client
-
-    return _client
-
-
 def assert_error(response, status, field=None):
     """Every 4xx has the same body; a bad input names the field."""
     assert response.status_code == status, response.content

@@ -189,6 +189,7 @@ def test_bad_input_to_create_is_a_400_naming_the_field(
 ):
     payload = {"accession_number": exam.accession_number, "category": "critical"}
     payload["description"] = "Pneumothorax."
+    payload["confirm_second_open"] = True
     payload.update(change)
 
     assert_error(api(radiologist).post(FINDINGS, payload, format="json"), 400, field)
@@ -212,6 +213,7 @@ def test_a_retried_create_with_the_same_idempotency_key_records_once(clock, api,
     client = api(radiologist)
     payload = {"accession_number": exam.accession_number, "category": "critical"}
     payload["description"] = "Pneumothorax."
+    payload["confirm_second_open"] = True
 
     first = client.post(FINDINGS, payload, format="json", HTTP_IDEMPOTENCY_KEY="retry-1")
     clock.shift(timedelta(seconds=30))
@@ -227,6 +229,7 @@ def test_an_idempotency_key_reused_for_another_request_is_refused(clock, api, ex
     client = api(radiologist)
     payload = {"accession_number": exam.accession_number, "category": "critical"}
     payload["description"] = "Pneumothorax."
+    payload["confirm_second_open"] = True
     client.post(FINDINGS, payload, format="json", HTTP_IDEMPOTENCY_KEY="k")
 
     payload["description"] = "Something else."
@@ -242,6 +245,7 @@ def test_idempotency_keys_belong_to_one_user(clock, api, exam, radiologist):
     colleague = RadiologistFactory(username="radiologist-2")
     payload = {"accession_number": exam.accession_number, "category": "critical"}
     payload["description"] = "Pneumothorax."
+    payload["confirm_second_open"] = True
 
     api(radiologist).post(FINDINGS, payload, format="json", HTTP_IDEMPOTENCY_KEY="same")
     api(colleague).post(FINDINGS, payload, format="json", HTTP_IDEMPOTENCY_KEY="same")

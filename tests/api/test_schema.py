@@ -21,7 +21,16 @@ def test_the_openapi_schema_documents_every_endpoint_and_its_errors(client, radi
         "/api/v1/findings/{id}/attempts/",
         "/api/v1/findings/{id}/acknowledge/",
         "/api/v1/findings/{id}/hand-over/",
+        "/api/v1/findings/{id}/cancel/",
+        "/api/v1/findings/{id}/entered-in-error/",
+        "/api/v1/findings/{id}/recategorise/",
+        "/api/v1/findings/{id}/decline/",
+        "/api/v1/findings/{id}/close/",
+        "/api/v1/findings/{id}/route/",
     }
+    for path in ("cancel", "entered-in-error", "recategorise", "close"):
+        post = paths[f"/api/v1/findings/{{id}}/{path}/"]["post"]
+        assert {"200", "400", "403", "404"} <= set(post["responses"]), path
     create = paths["/api/v1/findings/"]["post"]
     assert {"201", "400", "401", "403", "409", "422"} <= set(create["responses"])
     assert any(p["name"] == "Idempotency-Key" for p in create["parameters"])

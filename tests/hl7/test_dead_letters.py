@@ -31,8 +31,13 @@ def test_an_administrator_sees_the_dead_letter_list_with_the_reason(client, admi
     assert "The PID segment is missing." in detail.content.decode()
 
 
-def test_the_admin_action_reprocesses_dead_letters(client, admin_user, clock, referrer):
-    message = receive(load("unknown_ordering_provider.hl7"))
+def test_the_admin_action_reprocesses_dead_letters(
+    client, admin_user, clock, referrer, monkeypatch
+):
+    with monkeypatch.context() as patch:
+        patch.setattr(mapping, "modality_for", lambda order: 1 / 0)  # a transient fault
+        message = receive(load("unknown_ordering_provider.hl7"))
+    assert message.is_dead_letter
     ProviderIdentifier.objects.create(user=referrer, value="LOC999")
     client.force_login(admin_user)
 
@@ -58,8 +63,10 @@ def test_dead_letters_cannot_be_deleted_or_edited_in_the_admin(client, admin_use
     assert InboundMessage.objects.filter(pk=message.pk).exists()
 
 
-def test_a_staff_user_without_the_permission_cannot_reprocess(client, clock, referrer):
-    message = receive(load("unknown_ordering_provider.hl7"))
+def test_a_staff_user_without_the_permission_cannot_reprocess(client, clock, referrer, monkeypatch):
+    with monkeypatch.context() as patch:
+        patch.setattr(mapping, "modality_for", lambda order: 1 / 0)  # a transient fault
+        message = receive(load("unknown_ordering_provider.hl7"))
     ProviderIdentifier.objects.create(user=referrer, value="LOC999")
     from django.contrib.auth.models import Permission
 

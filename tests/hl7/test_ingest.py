@@ -3,10 +3,11 @@
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 
 from tests.conftest import T0
-from tests.factories import ReferrerFactory
+from tracker import access
 from tracker.models import (
     Category,
     Exam,
@@ -17,6 +18,7 @@ from tracker.models import (
     ProviderIdentifier,
     Role,
 )
+from tracker.services import findings as services
 
 from .conftest import load, receive, segments
 
@@ -181,39 +183,61 @@ def test_v23_and_v25_acks_carry_the_error_in_their_versions_err_layout(clock):
     assert v25["ERR"][2] == "PID^1^" and v25["ERR"][3].startswith("101^") and v25["ERR"][4] == "E"
 
 
-def test_an_unknown_ordering_provider_is_a_dead_letter_until_mapped_and_reprocessed(
-    clock, radiologist, referrer, governance
+def test_an_unknown_ordering_provider_is_accepted_into_the_unrouted_queue(
+    clock, radiologist, referrer
 ):
-    raw = load("unknown_ordering_provider.hl7")
-    first = receive(raw)
-    assert first.ack_code == "AE" and first.error_location == "OBR-16"
-    assert "LOC999" in first.error
+    """A critical result refused is a critical result lost: the unknown orderer is a routing
+    problem for the radiology department, and the clock runs from receipt."""
+    message = receive(load("unknown_ordering_provider.hl7"))
+
+    assert message.ack_code == "AA"
+    finding = Finding.objects.get()
+    assert finding.unrouted and finding.category == "critical"
+    assert finding.exam.ordering_clinician is None
+    owner = finding.responsible_clinician
+    assert owner.username == settings.RADIOLOGY_DUTY_USERNAME  # OBR-32 names no radiologist
+    assert owner.username != settings.HL7_INTERFACE_USERNAME
+    assert finding.contact_due_at == finding.flagged_at + timedelta(hours=1)
+    # The department's radiologists see it and can route it in one action.
+    assert access.can_route(radiologist, finding)
+    services.finding_route(
+        actor=radiologist, finding=finding, to_clinician=referrer, reason="Locum's consultant"
+    )
+    finding.refresh_from_db()
+    assert not finding.unrouted and finding.responsible_clinician == referrer
+
+
+def test_a_mapped_provider_code_routes_the_result(clock, referrer):
+    ProviderIdentifier.objects.create(user=referrer, value="LOC999")
+
+    message = receive(load("unknown_ordering_provider.hl7"))
+
+    assert message.ack_code == "AA"
+    finding = Finding.objects.get()
+    assert not finding.unrouted and finding.responsible_clinician == referrer
+
+
+def test_a_dead_letter_is_reprocessed_and_a_resend_changes_nothing(
+    clock, referrer, governance, monkeypatch
+):
+    from tracker.hl7 import mapping
+
+    raw = load("oru_v23_critical_aa.hl7")
+    with monkeypatch.context() as patch:
+        patch.setattr(mapping, "modality_for", lambda order: 1 / 0)  # a transient fault
+        first = receive(raw)
+    assert first.ack_code == "AE" and first.is_dead_letter
     assert not Finding.objects.exists() and not Exam.objects.exists()
 
-    locum = ReferrerFactory(username="locum")
-    ProviderIdentifier.objects.create(user=locum, value="LOC999")
     call_command("hl7_reprocess", first.pk, "--as-user", governance.username)
 
     first.refresh_from_db()
     assert first.status == MessageStatus.PROCESSED and first.attempts == 2
     assert first.reprocessed_by == governance
-    finding = Finding.objects.get()
-    assert finding.responsible_clinician == locum
+    assert Finding.objects.count() == 1
     # A later resend now gets the accepted ACK and changes nothing.
     assert receive(raw).ack == first.ack
     assert Finding.objects.count() == 1
-
-
-def test_a_resend_of_a_dead_letter_is_processed_again_on_the_same_row(clock, referrer):
-    raw = load("unknown_ordering_provider.hl7")
-    receive(raw)
-    ProviderIdentifier.objects.create(user=referrer, value="LOC999")
-
-    again = receive(raw)
-
-    assert again.ack_code == "AA" and again.attempts == 2
-    assert InboundMessage.objects.count() == 1
-    assert Finding.objects.get().responsible_clinician == referrer
 
 
 def test_an_internal_error_keeps_the_message_as_a_dead_letter(clock, referrer, monkeypatch, caplog):

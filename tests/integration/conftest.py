@@ -23,8 +23,6 @@ from django.db import connection
 
 from config.celery import app as celery_app
 
-from ..escalation.conftest import chain_people  # noqa: F401 - fixture
-
 BASE_DIR = Path(__file__).resolve().parents[2]
 DEFAULT_TEST_REDIS = "redis://127.0.0.1:6379/15"
 

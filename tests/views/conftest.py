@@ -5,17 +5,6 @@ from tracker.services import findings as services
 
 
 @pytest.fixture
-def as_user(client):
-    """as_user(user) signs the test client in (force_login: django-axes breaks client.login)."""
-
-    def _as(user):
-        client.force_login(user)
-        return client
-
-    return _as
-
-
-@pytest.fixture
 def call():
     def _call(finding, actor, outcome=Outcome.READ_BACK, channel=Channel.PHONE, **kwargs):
         kwargs.setdefault("contacted_user", finding.responsible_clinician)

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from tracker.models import Escalation, Finding, Status
 
-from ..escalation.conftest import chain_people, run_sweep  # noqa: F401 (fixture)
+from ..escalation.conftest import run_sweep
 from ..factories import RadiologistFactory
 
 pytestmark = pytest.mark.django_db

@@ -126,7 +126,9 @@ def test_a_new_exam_is_not_kept_when_the_finding_is_refused(as_user, radiologist
     assert not Exam.objects.filter(accession_number="NEW-2").exists()
 
 
-def test_a_new_exam_without_a_clinician_asks_who_is_responsible(as_user, radiologist):
+def test_a_new_exam_without_a_clinician_is_accepted_unrouted_with_the_radiologist(
+    clock, as_user, radiologist
+):
     response = post_flag(
         as_user(radiologist),
         accession_number="NEW-3",
@@ -135,10 +137,12 @@ def test_a_new_exam_without_a_clinician_asks_who_is_responsible(as_user, radiolo
         patient_family_name="Evans",
         modality="CT",
     )
-    assert "responsible_clinician" in errors(response)
-    assert not Finding.objects.exists()
-    assert not Exam.objects.filter(accession_number="NEW-3").exists()
-    assert not Patient.objects.filter(identifier="9990001235").exists()
+    assert response.status_code == 302
+    finding = Finding.objects.get()
+    assert finding.unrouted
+    assert finding.responsible_clinician == radiologist
+    assert Exam.objects.get(accession_number="NEW-3").ordering_clinician is None
+    assert Patient.objects.filter(identifier="9990001235").exists()
 
 
 def test_a_double_submit_flags_once(clock, as_user, radiologist, exam):

@@ -202,7 +202,10 @@ def test_a_bad_acknowledgement_names_the_field_and_saves_nothing(
 def test_acknowledging_before_the_read_back_is_refused(clock, as_user, flag, referrer):
     finding = flag("critical")
     response = post(as_user(referrer), "acknowledge", finding, planned_action="admitted")
-    assert "no read-back has been recorded yet" in response.content.decode()
+    assert (
+        "no read-back or other qualifying contact has been recorded yet"
+        in response.content.decode()
+    )
     assert not Acknowledgement.objects.exists()
 
 

@@ -218,4 +218,5 @@ def test_a_declined_finding_stands_out_on_the_radiologists_worklist(
     finding = flag("critical")
     services.finding_decline(actor=referrer, finding=finding, reason="Not my patient")
     html = as_user(radiologist).get(reverse("worklist")).content.decode()
-    assert "Declined: re-route" in html
+    # Declined: unrouted again, with the radiologist to route (issue 13).
+    assert "Unrouted: choose the referrer" in html

@@ -13,6 +13,7 @@ from ..models import (
     Exam,
     Finding,
     Handover,
+    IdentifierKind,
     Modality,
     Outcome,
     Patient,
@@ -93,6 +94,8 @@ class FindingSerializer(serializers.ModelSerializer):
             "flagged_by",
             "flagged_at",
             "responsible_clinician",
+            "unrouted",
+            "void_reason",
             "contact_due_at",
             "warning_at",
             "communicated_at",
@@ -125,6 +128,7 @@ class AttemptSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "attempted_at",
+            "recorded_at",
             "caller",
             "contacted_user",
             "contact_name",
@@ -133,6 +137,7 @@ class AttemptSerializer(serializers.ModelSerializer):
             "channel",
             "outcome",
             "counts_as_communication",
+            "not_counted_reason",
             "notes",
         ]
         read_only_fields = fields
@@ -205,6 +210,12 @@ class FindingDetailSerializer(FindingSerializer):
 
 class PatientInputSerializer(serializers.Serializer):
     identifier = serializers.CharField(max_length=40)
+    identifier_kind = serializers.ChoiceField(
+        choices=IdentifierKind.choices,
+        required=False,
+        help_text="nhs_number: checked with its Modulus 11 check digit; mrn (default): checked "
+        "against the site's pattern.",
+    )
     family_name = serializers.CharField(max_length=100)
     given_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
     date_of_birth = serializers.DateField(required=False, allow_null=True)
@@ -216,8 +227,19 @@ class ExamInputSerializer(serializers.Serializer):
     description = serializers.CharField(max_length=200, required=False, allow_blank=True)
     performed_at = serializers.DateTimeField(required=False, allow_null=True)
     location = serializers.CharField(max_length=80, required=False, allow_blank=True)
-    ordering_clinician = clinician_field(required=False, allow_null=True)
+    ordering_clinician = serializers.CharField(
+        max_length=150,
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text="Username of the ordering clinician. Unknown or inactive: the result is still "
+        "accepted, unrouted, for the radiologist to route (never refused).",
+    )
     patient = PatientInputSerializer()
+
+    def validate_ordering_clinician(self, value):
+        value = (value or "").strip()
+        return User.objects.filter(username=value, is_active=True).first() if value else None
 
 
 class FindingCreateSerializer(serializers.Serializer):
@@ -231,6 +253,11 @@ class FindingCreateSerializer(serializers.Serializer):
         required=False,
         help_text="Register the exam (and its patient) if the accession number is new, "
         "or update it; omit to flag an exam the tracker already has.",
+    )
+    confirm_second_open = serializers.BooleanField(
+        default=False,
+        help_text="The exam already has an open finding and this is a second, separate one. "
+        "Without it such a request is refused (400, code second_open_finding).",
     )
 
 
@@ -246,6 +273,36 @@ class AttemptCreateSerializer(serializers.Serializer):
         choices=BreachReason.choices, required=False, allow_blank=True
     )
     breach_reason_text = serializers.CharField(required=False, allow_blank=True)
+    attempted_at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="When the call happened (default now); not before the flag, not in the future.",
+    )
+    planned_action = serializers.ChoiceField(
+        choices=PlannedAction.choices,
+        required=False,
+        allow_blank=True,
+        help_text="For a clinician without an account (contact_name, contact_role, "
+        "contact_number): the action they stated; their read-back is then their verbal "
+        "acknowledgement.",
+    )
+    planned_action_note = serializers.CharField(required=False, allow_blank=True)
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(help_text="Why: kept in the finding's history.")
+
+
+class RecategoriseSerializer(ReasonSerializer):
+    category = serializers.ChoiceField(choices=Category.choices)
+
+
+class CloseRequestSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True)
+
+
+class RouteSerializer(ReasonSerializer):
+    to_clinician = clinician_field()
 
 
 class AcknowledgeSerializer(serializers.Serializer):

@@ -4,8 +4,6 @@ Reads go through access.visible_findings (a finding the user may not see is a 40
 is one service call, which checks permission and validates. Errors: see errors.py.
 """
 
-from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -18,7 +16,6 @@ from rest_framework.response import Response
 from .. import access
 from ..audit.access import access_record
 from ..models import Finding
-from ..services import exams as exam_services
 from ..services import findings as finding_services
 from .filters import FindingFilter
 from .idempotency import HEADER, idempotent
@@ -27,11 +24,15 @@ from .serializers import (
     AcknowledgeSerializer,
     AttemptCreateSerializer,
     AttemptSerializer,
+    CloseRequestSerializer,
     FindingCreateSerializer,
     FindingDetailSerializer,
     FindingSerializer,
     HandOverRequestSerializer,
     HandoverSerializer,
+    ReasonSerializer,
+    RecategoriseSerializer,
+    RouteSerializer,
 )
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
@@ -85,36 +86,18 @@ class FindingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         serializer = FindingCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        with transaction.atomic():
-            exam = data.get("exam")
-            if exam is not None:
-                if not access.can_flag(request.user):  # before registering anything
-                    raise PermissionDenied("Only a radiologist can flag a finding.")
-                patient = exam_services.patient_register(actor=request.user, **exam["patient"])
-                exam_services.exam_register(
-                    actor=request.user,
-                    accession_number=data["accession_number"],
-                    patient=patient,
-                    modality=exam["modality"],
-                    body_part=exam.get("body_part", ""),
-                    description=exam.get("description", ""),
-                    performed_at=exam.get("performed_at"),
-                    ordering_clinician=exam.get("ordering_clinician"),
-                    referring_department=(
-                        exam["ordering_clinician"].department
-                        if exam.get("ordering_clinician")
-                        else None
-                    ),
-                    location=exam.get("location", ""),
-                )
-            finding = finding_services.finding_flag(
-                actor=request.user,
-                accession_number=data["accession_number"],
-                category=data["category"],
-                description=data["description"],
-                responsible_clinician=data.get("responsible_clinician"),
-                submission_key=request.submission_key,
-            )
+        exam = data.get("exam")
+        finding = finding_services.result_flag(
+            actor=request.user,
+            accession_number=data["accession_number"],
+            category=data["category"],
+            description=data["description"],
+            patient=exam.pop("patient") if exam else None,
+            exam=exam,
+            responsible_clinician=data.get("responsible_clinician"),
+            confirm_second_open=data["confirm_second_open"],
+            submission_key=request.submission_key,
+        )
         return self._detail(finding, status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -160,6 +143,79 @@ class FindingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             HandOverRequestSerializer,
             finding_services.finding_hand_over,
             HandoverSerializer,
+        )
+
+    def _change(self, request, input_serializer, service):
+        """A correction: one service call with a reason; answers the finding as it is now."""
+        finding = self.get_object()
+        serializer = input_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        service(actor=request.user, finding=finding, **serializer.validated_data)
+        return self._detail(finding)
+
+    @extend_schema(
+        summary="Cancel a finding (flagged by mistake, duplicate), with a reason",
+        request=ReasonSerializer,
+        responses={200: FindingDetailSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        return self._change(request, ReasonSerializer, finding_services.finding_cancel)
+
+    @extend_schema(
+        summary="Mark a finding entered in error (wrong patient or exam), with a reason",
+        request=ReasonSerializer,
+        responses={200: FindingDetailSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="entered-in-error")
+    def entered_in_error(self, request, pk=None):
+        return self._change(
+            request, ReasonSerializer, finding_services.finding_mark_entered_in_error
+        )
+
+    @extend_schema(
+        summary="Change the category, with a reason (deadline recomputed from the flag time; a "
+        "contact that does not qualify for the new category re-opens contact)",
+        request=RecategoriseSerializer,
+        responses={200: FindingDetailSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def recategorise(self, request, pk=None):
+        return self._change(request, RecategoriseSerializer, finding_services.finding_recategorise)
+
+    @extend_schema(
+        summary="Close an acknowledged finding (the planned action is done)",
+        request=CloseRequestSerializer,
+        responses={200: FindingDetailSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        return self._change(request, CloseRequestSerializer, finding_services.finding_close)
+
+    @extend_schema(
+        summary="Decline ('not my patient'): the finding returns, unrouted, to the radiologist",
+        request=ReasonSerializer,
+        responses={201: HandoverSerializer},
+        parameters=[IDEMPOTENCY_PARAMETER],
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def decline(self, request, pk=None):
+        return self._act(
+            request, ReasonSerializer, finding_services.finding_decline, HandoverSerializer
+        )
+
+    @extend_schema(
+        summary="Route an unrouted finding to the accountable referring clinician",
+        request=RouteSerializer,
+        responses={201: HandoverSerializer},
+        parameters=[IDEMPOTENCY_PARAMETER],
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def route(self, request, pk=None):
+        return self._act(
+            request, RouteSerializer, finding_services.finding_route, HandoverSerializer
         )
 
     def _act(self, request, input_serializer, service, output_serializer):

@@ -73,35 +73,28 @@ def _apply(report, message):
                 location="OBR-24",
             )
         category = mapping.category_for(order.observations)  # before any row is written
-        patient = exam_services.patient_register(
-            actor=radiologist,
-            identifier=patient_details.identifier,
-            family_name=patient_details.family_name,
-            given_name=patient_details.given_name,
-            date_of_birth=patient_details.date_of_birth,
-        )
-        exam = exam_services.exam_register(
+        exam = exam_services.result_register(
             actor=radiologist,
             accession_number=order.accession_number,
-            patient=patient,
-            modality=modality,
-            description=order.service_text[:200],
-            performed_at=order.performed_at,
-            ordering_clinician=ordering,
-            referring_department=ordering.department if ordering else None,
-            location=patient_details.location,
+            patient={
+                "identifier": patient_details.identifier,
+                "family_name": patient_details.family_name,
+                "given_name": patient_details.given_name,
+                "date_of_birth": patient_details.date_of_birth,
+            },
+            exam={
+                "modality": modality,
+                "description": order.service_text[:200],
+                "performed_at": order.performed_at,
+                "ordering_clinician": ordering,
+                "location": patient_details.location,
+            },
         )
         message.exam = exam
         if category is None:
             continue
-        if ordering is None and exam.ordering_clinician_id is None:
-            who = order.ordering_provider
-            raise HL7Error(
-                f"Ordering provider '{who.id or who.family}' (OBR-16 / ORC-12) is not a "
-                "known clinician: the critical result has no one to go to.",
-                code=TABLE_VALUE_NOT_FOUND,
-                location="OBR-16",
-            )
+        # An unknown ordering clinician is a routing problem, never a reason to refuse a flagged
+        # result: finding_flag accepts it unrouted, for the radiologist to route.
         existing = exam.findings.filter(status__in=OPEN_STATUSES).order_by("flagged_at").first()
         if existing is not None:
             if existing.category != category:
@@ -119,6 +112,7 @@ def _apply(report, message):
             accession_number=exam.accession_number,
             category=category,
             description=mapping.description_for(order),
+            reporting_radiologist=radiologist,
             submission_key=uuid.uuid5(
                 SUBMISSION_NAMESPACE, f"{message.message_key}|{order.accession_number}"
             ),

@@ -15,7 +15,7 @@ from .findings import (
 from .governance import BreachReview, ReviewOutcome
 from .health import Heartbeat
 from .interfaces import IdempotencyRecord, InboundMessage, MessageStatus, ProviderIdentifier
-from .people import Department, Exam, Modality, Patient, Role, User
+from .people import Department, Exam, IdentifierKind, Modality, Patient, Role, User
 from .policy import Category, Channel, CommunicationPolicy, EscalationStep, Outcome
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "HandoverKind",
     "Heartbeat",
     "IdempotencyRecord",
+    "IdentifierKind",
     "InboundMessage",
     "MessageStatus",
     "Modality",

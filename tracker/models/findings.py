@@ -17,7 +17,9 @@ from .policy import Category, Channel, EscalationStep, Outcome
 
 class Status(models.TextChoices):
     AWAITING_CONTACT = "awaiting_contact", "Awaiting contact"
-    COMMUNICATED = "communicated", "Communicated (read back)"
+    # "Communicated" means a contact that qualifies under the category's policy (read back where
+    # the policy needs it); the timeline and statement say how, never this label.
+    COMMUNICATED = "communicated", "Communicated"
     ACKNOWLEDGED = "acknowledged", "Acknowledged"
     CLOSED = "closed", "Closed"
     CANCELLED = "cancelled", "Cancelled"
@@ -134,9 +136,16 @@ class Finding(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="findings_flagged"
     )
     flagged_at = models.DateTimeField(editable=False)
-    # Exactly one accountable clinician at any moment: a single non-null reference.
+    # Exactly one accountable clinician at any moment: a single non-null reference. While the
+    # finding is unrouted (ordering clinician unknown, or declined) it is the radiologist (or the
+    # radiology duty account) who must route it.
     responsible_clinician = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="findings_responsible"
+    )
+    unrouted = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text="No referrer is accountable yet: the radiologist responsible must route it.",
     )
     # Deadlines are fixed when flagged (from the policy then in force) and stored, so that a
     # later policy change does not move them and the sweep asks one indexed question.
@@ -250,6 +259,63 @@ class Finding(models.Model):
                 condition=Q(communicated_at__isnull=True) | Q(communicated_at__gte=F("flagged_at")),
                 name="finding_communicated_after_flagged",
             ),
+            # Each status implies the timestamps of the steps it took to get there, and none of
+            # the later ones (voided findings keep whatever they had).
+            models.CheckConstraint(
+                condition=~Q(status=Status.AWAITING_CONTACT)
+                | Q(
+                    communicated_at__isnull=True,
+                    acknowledged_at__isnull=True,
+                    closed_at__isnull=True,
+                ),
+                name="finding_awaiting_has_no_contact",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=Status.COMMUNICATED)
+                | Q(
+                    communicated_at__isnull=False,
+                    acknowledged_at__isnull=True,
+                    closed_at__isnull=True,
+                ),
+                name="finding_communicated_has_contact",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=Status.ACKNOWLEDGED)
+                | Q(
+                    communicated_at__isnull=False,
+                    acknowledged_at__isnull=False,
+                    closed_at__isnull=True,
+                ),
+                name="finding_acknowledged_has_contact_and_ack",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=Status.CLOSED)
+                | Q(
+                    communicated_at__isnull=False,
+                    acknowledged_at__isnull=False,
+                    closed_at__isnull=False,
+                ),
+                name="finding_closed_has_every_step",
+            ),
+            models.CheckConstraint(
+                condition=Q(acknowledged_at__isnull=True)
+                | Q(acknowledged_at__gte=F("communicated_at")),
+                name="finding_acknowledged_after_contact",
+            ),
+            # A contact after the deadline always says why it was late.
+            models.CheckConstraint(
+                condition=Q(communicated_at__isnull=True)
+                | Q(contact_due_at__isnull=True)
+                | Q(communicated_at__lte=F("contact_due_at"))
+                | ~Q(breach_reason=""),
+                name="finding_late_contact_has_breach_reason",
+            ),
+            # Nobody can read back, acknowledge or close a finding no referrer is accountable for.
+            models.CheckConstraint(
+                condition=Q(unrouted=False)
+                | Q(status__in=[Status.AWAITING_CONTACT, *VOIDED_STATUSES]),
+                name="finding_unrouted_is_awaiting_contact",
+            ),
         ]
 
     def __str__(self):
@@ -269,8 +335,8 @@ class Finding(models.Model):
 
     @property
     def is_returned_to_radiologist(self):
-        """Declined by the referrer: the radiologist must re-route it."""
-        return self.responsible_clinician_id == self.flagged_by_id
+        """Unrouted (declined, or the orderer unknown): the radiologist must route it."""
+        return self.unrouted
 
     def deadline_state(self, now):
         if self.status == Status.AWAITING_CONTACT:
@@ -295,7 +361,10 @@ class CommunicationAttempt(models.Model):
     caller = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="attempts_made"
     )
+    # When the call happened (asked on the form; not before the flag, not in the future) and
+    # when it was logged: a call logged later than it happened shows as such in the statement.
     attempted_at = models.DateTimeField(editable=False)
+    recorded_at = models.DateTimeField(default=clock.now, editable=False)
     # Whom they reached: a user, or a person without an account described in free text.
     contacted_user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -310,6 +379,12 @@ class CommunicationAttempt(models.Model):
     channel = models.CharField(max_length=20, choices=Channel.choices)
     outcome = models.CharField(max_length=30, choices=Outcome.choices)
     counts_as_communication = models.BooleanField(default=False, editable=False)
+    # Why a contact did not count under the category's policy (empty when it counted), so the
+    # record says it, not only the status.
+    not_counted_reason = models.CharField(max_length=300, blank=True, editable=False)
+    # The patient and exam as the caller saw them: a later correction of the record does not
+    # change what was communicated.
+    patient_shown = models.CharField(max_length=400, blank=True, editable=False)
     notes = models.TextField(blank=True)
     submission_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
     history = HistoricalRecords(history_manager=HistoryManager)
@@ -320,6 +395,10 @@ class CommunicationAttempt(models.Model):
             models.CheckConstraint(
                 condition=Q(contacted_user__isnull=False) | ~Q(contact_name=""),
                 name="attempt_names_whom",
+            ),
+            models.CheckConstraint(
+                condition=Q(recorded_at__gte=F("attempted_at")),
+                name="attempt_recorded_after_it_happened",
             ),
         ]
 
@@ -345,10 +424,25 @@ class Acknowledgement(models.Model):
     acknowledged_at = models.DateTimeField(editable=False)
     planned_action = models.CharField(max_length=30, choices=PlannedAction.choices)
     note = models.TextField(blank=True)
+    # A clinician without an account (a locum, another hospital's registrar) acknowledges
+    # verbally: the radiologist's documented read-back with them is the acknowledgement, and
+    # `acknowledged_by` is the radiologist who recorded it.
+    verbal_attempt = models.OneToOneField(
+        CommunicationAttempt,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="verbal_acknowledgement",
+    )
     submission_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
     history = HistoricalRecords(history_manager=HistoryManager)
 
     def __str__(self):
+        if self.verbal_attempt_id:
+            return (
+                f"Acknowledged verbally by {self.verbal_attempt.contact_display} "
+                f"({self.get_planned_action_display()})"
+            )
         return f"Acknowledged by {self.acknowledged_by} ({self.get_planned_action_display()})"
 
 

@@ -87,9 +87,17 @@ class User(AbstractUser):
         return self.is_active and self.role in roles
 
 
+class IdentifierKind(models.TextChoices):
+    MRN = "mrn", "Hospital number (MRN)"
+    NHS_NUMBER = "nhs_number", "NHS number"
+
+
 class Patient(models.Model):
     identifier = models.CharField(
         "patient identifier", max_length=40, unique=True, help_text="MRN or NHS number"
+    )
+    identifier_kind = models.CharField(
+        max_length=12, choices=IdentifierKind.choices, default=IdentifierKind.MRN
     )
     family_name = models.CharField(max_length=100)
     given_name = models.CharField(max_length=100, blank=True)

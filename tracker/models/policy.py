@@ -48,6 +48,14 @@ class EscalationStep(models.TextChoices):
     ACK_REMINDER = "ack_reminder", "Reminder to acknowledge (acknowledgement window passed)"
 
 
+# The steps taken when contact is late, in the order they reach people.
+CONTACT_CHAIN = [
+    EscalationStep.WARNING_REMINDER,
+    EscalationStep.DEADLINE_COVER,
+    EscalationStep.DEADLINE_DEPARTMENT_LEAD,
+    EscalationStep.BREACH_GOVERNANCE,
+]
+
 DEFAULT_CHAIN = [
     EscalationStep.WARNING_REMINDER,
     EscalationStep.DEADLINE_COVER,
@@ -129,6 +137,13 @@ class CommunicationPolicy(models.Model):
                 condition=models.Q(warning_percent__gte=1, warning_percent__lte=100),
                 name="policy_warning_percent_1_to_100",
             ),
+            # The floor no site may go below: a critical result is read back (clean() also
+            # keeps it to spoken channels and a chain that ends at governance).
+            models.CheckConstraint(
+                condition=~models.Q(category=Category.CRITICAL)
+                | models.Q(read_back_required=True, contact_deadline__isnull=False),
+                name="policy_critical_needs_read_back_and_deadline",
+            ),
         ]
 
     def __str__(self):
@@ -149,6 +164,37 @@ class CommunicationPolicy(models.Model):
             value = getattr(self, field)
             if value is not None and value <= timedelta(0):
                 raise ValidationError({field: "Must be longer than zero."})
+        self._clean_safety_floors()
+
+    def _clean_safety_floors(self):
+        """What no site may configure away (ACR, RCR): a critical result is spoken and read
+        back, and a missed deadline always reaches someone who can act, ending at governance."""
+        if self.category == Category.CRITICAL:
+            if not self.read_back_required:
+                raise ValidationError(
+                    {"read_back_required": "A critical result must be read back."}
+                )
+            written = [c for c in self.accepted_channels or [] if c in WRITTEN_CHANNELS]
+            if written:
+                raise ValidationError(
+                    {
+                        "accepted_channels": "A critical result needs direct contact by voice "
+                        f"or in person; remove {', '.join(written)}."
+                    }
+                )
+            if self.contact_deadline is None:
+                raise ValidationError(
+                    {"contact_deadline": "A critical result must have a contact deadline."}
+                )
+        if self.contact_deadline is not None:
+            contact_steps = [s for s in self.escalation_chain or [] if s in CONTACT_CHAIN]
+            if not contact_steps or contact_steps[-1] != EscalationStep.BREACH_GOVERNANCE:
+                raise ValidationError(
+                    {
+                        "escalation_chain": "A category with a deadline needs an escalation "
+                        "chain that ends at governance (breach_governance last)."
+                    }
+                )
 
     @classmethod
     def for_category(cls, category):
@@ -161,16 +207,33 @@ class CommunicationPolicy(models.Model):
             return None
         return self.contact_deadline * self.warning_percent / 100
 
-    def counts_as_communicated(self, channel, outcome):
-        """Whether an attempt closes the contact step for this category.
+    def contact_verdict(self, channel, outcome):
+        """Whether an attempt closes the contact step for this category, and if not, why not
+        (in words for the caller, before and after saving).
 
         Critical (default): only a read-back by phone or in person. Significant: also a documented
         secure message. Routine: any reached contact.
         """
-        if channel not in self.accepted_channels:
-            return False
-        if outcome == Outcome.READ_BACK:
-            return channel not in WRITTEN_CHANNELS
-        if outcome == Outcome.REACHED_NO_READ_BACK:
-            return channel in WRITTEN_CHANNELS or not self.read_back_required
-        return False
+        label = self.label or self.get_category_display()
+        channel_label = Channel(channel).label if channel in Channel.values else channel
+        if outcome not in (Outcome.READ_BACK, Outcome.REACHED_NO_READ_BACK):
+            return False, "Nobody was reached: the finding stays open."
+        if channel not in (self.accepted_channels or []):
+            accepted = ", ".join(
+                Channel(c).label.lower()
+                for c in self.accepted_channels or []
+                if c in Channel.values
+            )
+            return False, (
+                f"{channel_label} does not count for a {label.lower()} finding "
+                f"(policy accepts: {accepted})."
+            )
+        if outcome == Outcome.READ_BACK and channel in WRITTEN_CHANNELS:
+            return False, f"A {channel_label.lower()} is not read back: choose how it was."
+        spoken = channel not in WRITTEN_CHANNELS
+        if outcome == Outcome.REACHED_NO_READ_BACK and spoken and self.read_back_required:
+            return False, f"A {label.lower()} finding counts only when the result is read back."
+        return True, ""
+
+    def counts_as_communicated(self, channel, outcome):
+        return self.contact_verdict(channel, outcome)[0]

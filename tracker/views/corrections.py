@@ -55,11 +55,6 @@ def _status_allows(target):
     return lambda finding: target in TRANSITIONS[finding.status]
 
 
-def _can_correct_record(user, finding):
-    # PLACEHOLDER (branch ui only) until main's access.can_correct_record lands.
-    return access.is_radiologist_for(user, finding)
-
-
 def _patient_initial(finding):
     patient = finding.exam.patient
     return {
@@ -132,7 +127,7 @@ CORRECTIONS = [
         button="Save the correction",
         done="Patient details corrected. The timeline shows what changed and why.",
         refused=RADIOLOGISTS,
-        allowed=_can_correct_record,
+        allowed=access.can_correct_record,
         available=lambda finding: True,
         form_class=PatientCorrectionForm,
         initial=_patient_initial,
@@ -154,7 +149,7 @@ CORRECTIONS = [
         button="Save the correction",
         done="Exam details corrected. The timeline shows what changed and why.",
         refused=RADIOLOGISTS,
-        allowed=_can_correct_record,
+        allowed=access.can_correct_record,
         available=lambda finding: True,
         form_class=ExamCorrectionForm,
         initial=_exam_initial,

@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
@@ -10,7 +9,6 @@ from .. import access, clock
 from ..audit.access import access_log_context, records_finding_access
 from ..forms import AcknowledgeForm, CloseForm, FlagForm
 from ..models import Exam, Finding
-from ..services import exams as exam_services
 from ..services import findings as services
 from ..templatetags.clinical import deadline_context
 from ..timeline import communicating_attempt, documentation_statement, finding_timeline
@@ -122,39 +120,36 @@ def _same_patient(exam, data):
 
 
 def _flag(actor, form):
-    """Register the exam first if it is new (all in one transaction), then flag."""
+    """Register the exam first if it is new, then flag: one service, one transaction."""
     data = form.cleaned_data
-    with transaction.atomic():
-        exam = _exam(data["accession_number"])
-        _same_patient(exam, data)
-        if exam is None and form.wants_new_exam():
-            patient = exam_services.patient_register(
-                actor=actor,
-                identifier=data["patient_identifier"],
-                family_name=data["patient_family_name"],
-                given_name=data["patient_given_name"],
-                date_of_birth=data["patient_date_of_birth"],
-            )
-            exam_services.exam_register(
-                actor=actor,
-                accession_number=data["accession_number"],
-                patient=patient,
-                modality=data["modality"],
-                body_part=data["body_part"],
-                ordering_clinician=data["ordering_clinician"],
-                referring_department=(
-                    data["ordering_clinician"].department if data["ordering_clinician"] else None
-                ),
-            )
-        return _finding_flag_placeholder(
-            actor=actor,
-            accession_number=data["accession_number"],
-            category=data["category"],
-            description=data["description"],
-            responsible_clinician=data["responsible_clinician"],
-            submission_key=data["submission_key"],
-            confirm_second_open=data["confirm_second_open"],
-        )
+    exam = _exam(data["accession_number"])
+    _same_patient(exam, data)
+    new_exam = exam is None and form.wants_new_exam()
+    return services.result_flag(
+        actor=actor,
+        accession_number=data["accession_number"],
+        category=data["category"],
+        description=data["description"],
+        patient={
+            "identifier": data["patient_identifier"],
+            "identifier_kind": data["patient_identifier_kind"] or None,
+            "family_name": data["patient_family_name"],
+            "given_name": data["patient_given_name"],
+            "date_of_birth": data["patient_date_of_birth"],
+        }
+        if new_exam
+        else None,
+        exam={
+            "modality": data["modality"],
+            "body_part": data["body_part"],
+            "ordering_clinician": data["ordering_clinician"],
+        }
+        if new_exam
+        else None,
+        responsible_clinician=data["responsible_clinician"],
+        submission_key=data["submission_key"],
+        confirm_second_open=data["confirm_second_open"],
+    )
 
 
 @require_GET
@@ -203,19 +198,3 @@ def finding_detail(request, pk):
             **access_log_context(request.user, finding),
         },
     )
-
-
-# PLACEHOLDER (branch ui only): main's finding_flag(confirm_second_open=...) raises this error
-# itself; delete this and call services.finding_flag when merging main.
-def _finding_flag_placeholder(*, confirm_second_open=False, **kwargs):
-    open_ = Finding.objects.open().filter(exam__accession_number=kwargs["accession_number"])
-    resubmitted = Finding.objects.filter(submission_key=kwargs["submission_key"]).exists()
-    if not confirm_second_open and not resubmitted and open_.exists():
-        raise ValidationError(
-            {
-                "accession_number": ValidationError(
-                    "This exam already has an open finding.", code="second_open_finding"
-                )
-            }
-        )
-    return services.finding_flag(**kwargs)

@@ -4,15 +4,17 @@ Each view: 404 if the user may not see the finding, 403 if they may see it but n
 then the form, then the service (which checks again, validates, locks and records once).
 """
 
+import json
 import uuid
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
+from django.utils import timezone
 
 from .. import access, clock
 from ..forms import AcknowledgeForm, AttemptForm, CloseForm, DeclineForm, HandoverForm
-from ..models import Channel, Handover, Status
+from ..models import Channel, CommunicationPolicy, Handover, Outcome, Status
 from ..services import findings as services
 from ..templatetags.clinical import deadline_context
 from .base import signed_in, visible_finding_or_404
@@ -59,6 +61,30 @@ def _page(request, template, finding, form, **extra):
     return render(request, template, context)
 
 
+def contact_verdicts(policy):
+    """Every channel x outcome: does it count for this category, and why not (the log-call form
+    says so before saving; tracker.js reads it)."""
+    return {
+        channel: {
+            outcome: _verdict(*policy.contact_verdict(channel, outcome))
+            for outcome in Outcome.values
+        }
+        for channel in Channel.values
+    }
+
+
+def _verdict(counts, why_not):
+    return {"counts": counts, "why_not": why_not}
+
+
+def _verdict_now(policy, form):
+    channel = form["channel"].value()
+    outcome = form["outcome"].value()
+    if channel not in Channel.values or outcome not in Outcome.values:
+        return None
+    return _verdict(*policy.contact_verdict(channel, outcome))
+
+
 @signed_in
 def log_call(request, pk):
     finding = _finding(
@@ -85,6 +111,9 @@ def log_call(request, pk):
                 notes=data["notes"],
                 breach_reason=data["breach_reason"],
                 breach_reason_text=data["breach_reason_text"],
+                attempted_at=data["attempted_at"],
+                planned_action=data["planned_action"],
+                planned_action_note=data["planned_action_note"],
             )
             if attempt is not None:
                 if attempt.counts_as_communication:
@@ -94,17 +123,18 @@ def log_call(request, pk):
                 else:
                     messages.warning(
                         request,
-                        "Attempt recorded; the finding stays open. Try again or call the "
-                        "covering colleague.",
+                        f"Attempt recorded; it does not count: {attempt.not_counted_reason} "
+                        "The finding stays open. Try again or call the covering colleague.",
                     )
                 return redirect("finding", pk=finding.pk)
     else:
         responsible = finding.responsible_clinician
         form = AttemptForm(
             initial={
-                "contacted_user": responsible,
+                "contacted_user": None if finding.unrouted else responsible,
                 "channel": Channel.PHONE,
-                "contact_number": responsible.phone,
+                "contact_number": "" if finding.unrouted else responsible.phone,
+                "attempted_at": timezone.localtime(clock.now()),
             }
         )
     late = (
@@ -113,8 +143,16 @@ def log_call(request, pk):
     show_breach = late or bool(
         form.errors.get("breach_reason") or form.errors.get("breach_reason_text")
     )
+    policy = CommunicationPolicy.for_category(finding.category)
     return _page(
-        request, "tracker/log_call.html", finding, form, late=late, show_breach=show_breach
+        request,
+        "tracker/log_call.html",
+        finding,
+        form,
+        late=late,
+        show_breach=show_breach,
+        verdicts_json=json.dumps(contact_verdicts(policy)),
+        verdict=_verdict_now(policy, form),
     )
 
 

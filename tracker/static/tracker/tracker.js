@@ -181,6 +181,8 @@
     var fieldset = document.getElementById("new-exam");
     if (fieldset && fieldsInUse(fieldset)) fieldset.hidden = false;
     form.dataset.restored = "true";
+    // Whatever reads the form's state (e.g. the log-call verdict) sees the values put back.
+    form.dispatchEvent(new Event("change", { bubbles: true }));
   }
 
   // Plain-words error pages: "Go back to the form" keeps what the browser still holds.
@@ -193,6 +195,31 @@
   });
 
   document.addEventListener("DOMContentLoaded", restoreForm);
+
+  // The log-call form says, before saving, whether this contact will count for the category's
+  // policy and why not. The verdicts come from the server (tracker/views/workflow.py).
+  function showVerdict(form) {
+    var target = document.getElementById("contact-verdict");
+    if (!target) return;
+    var channel = form.querySelector("input[name=channel]:checked");
+    var outcome = form.querySelector("input[name=outcome]:checked");
+    if (!channel || !outcome) return;
+    var verdict = JSON.parse(form.dataset.verdicts)[channel.value][outcome.value];
+    var span = document.createElement("span");
+    span.className = verdict.counts ? "text-success" : "text-danger";
+    span.textContent = verdict.counts
+      ? "This contact will count as communicated."
+      : "This will be recorded but will not count: " + verdict.why_not;
+    target.replaceChildren(span);
+  }
+
+  document.addEventListener("change", function (event) {
+    var form = event.target.closest && event.target.closest("form[data-verdicts]");
+    if (form) showVerdict(form);
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form[data-verdicts]").forEach(showVerdict);
+  });
 
   // Rows swapped in by the live refresh start from their own server-rendered value.
   document.addEventListener("htmx:afterSettle", tick);
