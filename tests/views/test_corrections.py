@@ -200,3 +200,162 @@ def test_the_referrer_sees_no_correction_forms(clock, as_user, flag, referrer):
     finding = flag("critical")
     html = as_user(referrer).get(reverse("finding", args=[finding.pk])).content.decode()
     assert 'id="corrections"' not in html
+
+
+def patient_form(patient, **changes):
+    return {
+        "identifier_kind": "mrn",
+        "identifier": patient.identifier,
+        "family_name": patient.family_name,
+        "given_name": patient.given_name,
+        "date_of_birth": "",
+        "reason": "",
+        **changes,
+    }
+
+
+def test_a_mistyped_patient_identifier_is_corrected_with_a_reason_and_before_and_after(
+    clock, as_user, flag, radiologist, exam
+):
+    finding = flag("critical")
+    old = exam.patient.identifier
+    client = as_user(radiologist)
+    clock.shift(timedelta(minutes=5))
+    response = client.post(
+        reverse("correct_patient", args=[finding.pk]),
+        patient_form(
+            exam.patient,
+            identifier_kind="nhs_number",
+            identifier="943 476 5919",
+            reason="MRN typed instead of the NHS number; checked on PAS.",
+        ),
+    )
+    assert response.status_code == 302
+    exam.patient.refresh_from_db()
+    assert exam.patient.identifier == "9434765919"
+    last = exam.patient.history.latest()
+    assert last.history_user == radiologist
+    assert "checked on PAS" in last.history_change_reason
+    assert last.prev_record.identifier == old  # the history keeps before and after
+    page = client.get(reverse("finding", args=[finding.pk]))
+    event = next(e for e in page.context["timeline"] if e.kind == "record")
+    assert event.title == "Patient details corrected"
+    details = " ".join(event.details)
+    assert f"{old} → 9434765919" in details and "Reason: MRN typed instead" in details
+    html = page.content.decode()
+    assert "data-corrected" in html and "Patient details corrected" in html
+
+
+def test_a_patient_correction_needs_a_reason_and_a_valid_identifier_and_keeps_the_form(
+    clock, as_user, flag, radiologist, exam
+):
+    finding = flag("critical")
+    client = as_user(radiologist)
+    url = reverse("correct_patient", args=[finding.pk])
+    no_reason = client.post(url, patient_form(exam.patient, family_name="Okafor"))
+    assert "reason" in no_reason.context["form"].errors
+    bad = client.post(
+        url,
+        patient_form(
+            exam.patient, identifier_kind="nhs_number", identifier="9434765918", reason="Typo"
+        ),
+    )
+    assert "check digit" in " ".join(bad.context["form"].errors["identifier"])
+    assert 'value="9434765918"' in bad.content.decode()
+    future = client.post(url, patient_form(exam.patient, date_of_birth="2027-01-01", reason="x"))
+    assert "date_of_birth" in future.context["form"].errors
+    exam.patient.refresh_from_db()
+    assert exam.patient.history.count() == 1  # nothing changed
+
+
+def test_only_the_radiologists_may_correct_the_record(clock, as_user, flag, referrer, stranger):
+    finding = flag("critical")
+    for name in ("correct_patient", "correct_exam"):
+        url = reverse(name, args=[finding.pk])
+        assert as_user(stranger).post(url, {"reason": "x"}).status_code == 404
+        assert as_user(referrer).post(url, {"reason": "x"}).status_code == 403
+
+
+def test_the_exam_is_corrected_with_the_ordering_clinician_named_before_and_after(
+    clock, as_user, flag, radiologist, exam, referrer
+):
+    from ..factories import ReferrerFactory
+
+    finding = flag("critical")
+    right = ReferrerFactory(username="khan", first_name="Aisha", last_name="Khan")
+    client = as_user(radiologist)
+    response = client.post(
+        reverse("correct_exam", args=[finding.pk]),
+        {
+            "modality": exam.modality,
+            "body_part": "Chest",
+            "description": "",
+            "ordering_clinician": right.pk,
+            "reason": "Ordered by Dr Khan; the request form was misread.",
+        },
+    )
+    assert response.status_code == 302
+    exam.refresh_from_db()
+    assert exam.ordering_clinician == right
+    event = next(
+        e
+        for e in client.get(reverse("finding", args=[finding.pk])).context["timeline"]
+        if e.kind == "record"
+    )
+    assert event.title == "Exam details corrected"
+    assert "Dr Alex Smith → Dr Aisha Khan" in " ".join(event.details)
+
+
+@pytest.fixture
+def unrouted(clock, flag, radiologist):
+    """A result whose ordering clinician is unknown: accepted, with the radiologist to route."""
+    from ..factories import ExamFactory
+
+    exam = ExamFactory(ordering_clinician=None)
+    finding = flag("critical", accession_number=exam.accession_number)
+    assert finding.unrouted and finding.responsible_clinician == radiologist
+    return finding
+
+
+def test_an_unrouted_finding_shows_as_such_and_is_routed_in_one_action(
+    clock, as_user, unrouted, radiologist, referrer, governance
+):
+    html = as_user(radiologist).get(reverse("worklist")).content.decode()
+    assert "Unrouted: choose the referrer" in html
+    page = as_user(radiologist).get(reverse("finding", args=[unrouted.pk])).content.decode()
+    assert 'id="correction-route" open' in page  # offered first, already open
+    response = as_user(radiologist).post(
+        reverse("route", args=[unrouted.pk]),
+        {
+            "submission_key": "6f1c1a4e-5a36-4d7e-9b3e-0c1f2d3e4a5b",
+            "to_clinician": referrer.pk,
+            "reason": "Orderer confirmed by the ward clerk.",
+        },
+    )
+    assert response.status_code == 302
+    unrouted.refresh_from_db()
+    assert not unrouted.unrouted and unrouted.responsible_clinician == referrer
+    assert unrouted.pk in worklist_ids(referrer, "inbox")
+    html = as_user(radiologist).get(reverse("worklist")).content.decode()
+    assert "Unrouted" not in html
+
+
+def test_route_is_refused_to_a_stranger_and_needs_a_referrer(
+    clock, as_user, unrouted, radiologist, stranger
+):
+    url = reverse("route", args=[unrouted.pk])
+    assert as_user(stranger).post(url, {"reason": "x"}).status_code == 404
+    response = as_user(radiologist).post(
+        url, {"submission_key": "6f1c1a4e-5a36-4d7e-9b3e-0c1f2d3e4a5c", "reason": "x"}
+    )
+    assert response.status_code == 200 and "to_clinician" in response.context["form"].errors
+    unrouted.refresh_from_db()
+    assert unrouted.unrouted
+
+
+def test_an_overdue_unrouted_finding_shows_on_the_governance_board(clock, unrouted, governance):
+    clock.shift(timedelta(minutes=61))
+    response = Client()
+    response.force_login(governance)
+    html = response.get(reverse("governance:dashboard")).content.decode()
+    assert "data-unrouted" in html and "to route" in html
