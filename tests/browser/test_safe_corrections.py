@@ -123,7 +123,8 @@ def expire_session(page):
 def test_a_call_logged_after_the_session_expired_keeps_the_form(
     page, login, screenshot, afternoon, radiologist, referrer
 ):
-    finding = flag_on(radiologist, referrer, "CT-7003")
+    # Flagged a few minutes ago: the form's "when the call happened" is shown to the minute.
+    finding = flag_on(radiologist, referrer, "CT-7003", minutes_ago=3)
     login("radiologist")
     page.goto(f"/findings/{finding.pk}/call/")
     page.get_by_label("Reached, read back").check()
@@ -152,7 +153,7 @@ def test_a_call_logged_after_the_session_expired_keeps_the_form(
 
 
 def test_a_stale_form_shows_a_plain_page(page, login, screenshot, afternoon, radiologist, referrer):
-    finding = flag_on(radiologist, referrer, "CT-7004")
+    finding = flag_on(radiologist, referrer, "CT-7004", minutes_ago=3)
     login("radiologist")
     page.goto(f"/findings/{finding.pk}/call/")
     page.get_by_label("No answer").check()
