@@ -210,3 +210,25 @@ def test_the_worklist_at_phone_width(page, login, screenshot, afternoon, radiolo
     box = rows.nth(0).get_by_role("link", name=re.compile("Log call")).bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
     screenshot("33-phone-worklist")
+
+
+def test_a_mistyped_identifier_is_corrected_and_the_page_says_so(
+    page, login, screenshot, afternoon, radiologist, referrer
+):
+    finding = flag_on(radiologist, referrer, "CT-7020")
+    old = finding.exam.patient.identifier
+    login("radiologist")
+    page.goto(f"/findings/{finding.pk}/")
+    page.locator("summary", has_text="Correct the patient's details").click()
+    form = page.locator('form[data-correction="correct_patient"]')
+    form.get_by_label("NHS number").check()
+    form.locator("input[name=identifier]").fill("943 476 5919")
+    form.get_by_label("Reason for the correction").fill(
+        "MRN typed for the NHS number; PAS checked."
+    )
+    form.get_by_role("button", name="Save the correction").click()
+    page.get_by_text("Patient details corrected. The timeline shows").wait_for()
+    expect(page.locator("[data-corrected]")).to_contain_text("Patient details corrected")
+    event = page.locator(".timeline-event", has_text="Patient details corrected").inner_text()
+    assert f"{old} → 9434765919" in event and "PAS checked" in event
+    screenshot("37-patient-corrected")
