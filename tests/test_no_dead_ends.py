@@ -415,3 +415,25 @@ def test_a_call_time_in_the_future_or_before_the_flag_is_refused_and_a_late_entr
     finding = fresh(finding)
     assert finding.communicated_at == finding.flagged_at + timedelta(minutes=10)
     assert "Logged at" in documentation_statement(finding, attempt)
+
+
+def test_the_log_call_form_takes_when_the_call_happened_in_local_time(
+    clock, flag, radiologist, as_user
+):
+    finding = flag("critical")  # 14:00 UTC, 14:00 GMT
+    clock.shift(timedelta(minutes=45))
+    response = as_user(radiologist).post(
+        reverse("log_call", args=[finding.pk]),
+        {
+            "contacted_user": finding.responsible_clinician.pk,
+            "channel": "phone",
+            "outcome": "read_back",
+            "attempted_at": "2026-11-23T14:20",
+            "submission_key": "5b3f8a52-2f7e-4a44-9a51-2f0f1c7d3e11",
+        },
+    )
+    assert response.status_code == 302
+    attempt = finding.attempts.get()
+    assert attempt.attempted_at == finding.flagged_at + timedelta(minutes=20)
+    assert attempt.recorded_at == finding.flagged_at + timedelta(minutes=45)
+    assert fresh(finding).communicated_at == attempt.attempted_at

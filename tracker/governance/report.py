@@ -28,7 +28,7 @@ from django.db import connection, transaction
 from django.db.models import Case, Count, F, IntegerField, Q, Value, When
 
 from ..models import BreachReason
-from ..models.findings import VOIDED_STATUSES
+from ..models.findings import VOIDED_STATUSES, breached_condition, on_time_condition
 from .expressions import Percentiles, WidthBucket
 from .filters import local_midnight
 
@@ -50,12 +50,8 @@ def time_to_acknowledgement():
 def measures(now):
     """Each counted thing as a condition: the report counts it, the drill-down lists it."""
     has_deadline = Q(contact_due_at__isnull=False)
-    on_time = has_deadline & Q(
-        communicated_at__isnull=False, communicated_at__lte=F("contact_due_at")
-    )
-    breached = Q(communicated_at__gt=F("contact_due_at")) | Q(
-        communicated_at__isnull=True, contact_due_at__lt=now
-    )
+    on_time = has_deadline & on_time_condition()
+    breached = breached_condition(now)
     return {
         "findings": Q(),
         "assessable": on_time | breached,

@@ -63,6 +63,21 @@ class PlannedAction(models.TextChoices):
     OTHER = "other", "Other (see note)"
 
 
+def breached_condition(now):
+    """The one definition of a breach: read back after the deadline, or not read back with the
+    deadline gone (voided findings are left out by the callers)."""
+    return Q(communicated_at__gt=F("contact_due_at")) | Q(
+        communicated_at__isnull=True, contact_due_at__lt=now
+    )
+
+
+def on_time_condition():
+    """Read back by the deadline (a finding without a deadline is on time once read back)."""
+    return Q(communicated_at__isnull=False) & (
+        Q(contact_due_at__isnull=True) | Q(communicated_at__lte=F("contact_due_at"))
+    )
+
+
 @dataclass(frozen=True)
 class DeadlineState:
     """What the worklists show: a pure function of the stored deadlines and `now`."""
@@ -103,18 +118,12 @@ class FindingQuerySet(models.QuerySet):
         return self.unacknowledged().filter(acknowledgement_due_at__lt=now)
 
     def communicated_on_time(self):
-        return self.exclude(status__in=VOIDED_STATUSES).filter(
-            Q(communicated_at__isnull=False)
-            & (Q(contact_due_at__isnull=True) | Q(communicated_at__lte=F("contact_due_at")))
-        )
+        return self.exclude(status__in=VOIDED_STATUSES).filter(on_time_condition())
 
     def breached(self, now=None):
         """Communicated after the deadline, or still not communicated with the deadline gone."""
         now = now or clock.now()
-        return self.exclude(status__in=VOIDED_STATUSES).filter(
-            Q(communicated_at__gt=F("contact_due_at"))
-            | Q(communicated_at__isnull=True, contact_due_at__lt=now)
-        )
+        return self.exclude(status__in=VOIDED_STATUSES).filter(breached_condition(now))
 
     def for_worklist(self):
         return self.select_related(

@@ -6,6 +6,7 @@ then the form, then the service (which checks again, validates, locks and record
 
 import json
 import uuid
+from datetime import timedelta
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -61,6 +62,19 @@ def _page(request, template, finding, form, **extra):
     return render(request, template, context)
 
 
+def _call_time_from_form(value, finding):
+    """The form gives minutes: the current minute means now, and the minute the finding was
+    flagged in means no earlier than the flag."""
+    if value is None:
+        return None
+    minute = timedelta(minutes=1)
+    if value > clock.now() - minute:
+        return None
+    if value < finding.flagged_at < value + minute:
+        return finding.flagged_at
+    return value
+
+
 def contact_verdicts(policy):
     """Every channel x outcome: does it count for this category, and why not (the log-call form
     says so before saving; tracker.js reads it)."""
@@ -111,7 +125,7 @@ def log_call(request, pk):
                 notes=data["notes"],
                 breach_reason=data["breach_reason"],
                 breach_reason_text=data["breach_reason_text"],
-                attempted_at=data["attempted_at"],
+                attempted_at=_call_time_from_form(data["attempted_at"], finding),
                 planned_action=data["planned_action"],
                 planned_action_note=data["planned_action_note"],
             )
@@ -123,8 +137,8 @@ def log_call(request, pk):
                 else:
                     messages.warning(
                         request,
-                        f"Attempt recorded; it does not count: {attempt.not_counted_reason} "
-                        "The finding stays open. Try again or call the covering colleague.",
+                        "Attempt recorded; the finding stays open. It did not count: "
+                        f"{attempt.not_counted_reason} Try again or call the covering colleague.",
                     )
                 return redirect("finding", pk=finding.pk)
     else:

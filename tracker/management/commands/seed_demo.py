@@ -203,6 +203,18 @@ DAY = [
         [(6, "decline", {"by": "referrer2", "reason": "Not my patient: transferred to surgery."})],
     ),
     (
+        # From the RIS with an ordering code nobody has mapped: accepted, unrouted.
+        "DEMO-1016",
+        1,
+        "XR",
+        "Chest",
+        None,
+        "critical",
+        "Left tension pneumothorax. Ordering clinician not known (ED locum code).",
+        8,
+        [],
+    ),
+    (
         "DEMO-1015",
         6,
         "MR",
@@ -297,8 +309,8 @@ class Command(BaseCommand):
                     modality=modality,
                     body_part=part,
                     performed_at=flagged_at - timedelta(minutes=30),
-                    ordering_clinician=users[referrer],
-                    referring_department=users[referrer].department,
+                    ordering_clinician=users.get(referrer),
+                    referring_department=users[referrer].department if referrer else None,
                 )
             with clock.replay_at(flagged_at):
                 finding = finding_services.finding_flag(
