@@ -158,3 +158,23 @@ def test_the_lookup_returns_only_the_summary_never_a_field(as_user, radiologist,
     summary_end = page.index('id="exam-summary"')
     assert page.index('name="patient_identifier"') > summary_end
     assert 'id="new-exam" hidden' in page  # hidden until the accession is found to be new
+
+
+def test_a_second_open_finding_of_another_department_can_still_be_confirmed(
+    clock, as_user, radiologist, exam
+):
+    from tracker.services import findings as services
+
+    from ..factories import RadiologistFactory
+
+    elsewhere = RadiologistFactory(username="elsewhere", department__code="other-rad")
+    services.finding_flag(
+        actor=elsewhere,
+        accession_number=exam.accession_number,
+        category="critical",
+        description="Pneumothorax.",
+    )
+    response = post_flag(as_user(radiologist), accession_number=exam.accession_number)
+    assert response.context["second_open"] is None  # not theirs to open: no link
+    html = response.content.decode()
+    assert "flagged by another department" in html and 'name="confirm_second_open"' in html

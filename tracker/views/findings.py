@@ -43,7 +43,7 @@ def _blank_form(accession_number):
     )
 
 
-def _panel_context(accession_number, form, second_open=None):
+def _panel_context(accession_number, form, second_open=None, second_open_asked=False):
     exam = _exam(accession_number)
     accession_number = (accession_number or "").strip()
     typed_new_exam = form.is_bound and any(
@@ -56,6 +56,9 @@ def _panel_context(accession_number, form, second_open=None):
         "clinician": exam.ordering_clinician if exam else None,
         # Never hide what someone typed, even when the accession turns out to be known.
         "show_new_exam": (bool(accession_number) and exam is None) or typed_new_exam,
+        # The service asks to confirm a second open finding on the exam; the first is linked
+        # when this user may open it (one of another department's may not be).
+        "second_open_asked": second_open_asked,
         "second_open": second_open,
     }
 
@@ -64,14 +67,16 @@ def _panel_context(accession_number, form, second_open=None):
 def flag(request):
     if not access.can_flag(request.user):
         raise PermissionDenied("Only a radiologist can flag a finding.")
-    second_open = None
+    second_open, second_open_asked = None, False
     if request.method == "POST":
         form = FlagForm(request.POST)
         if form.is_valid():
             try:
                 finding = _flag(request.user, form)
             except ValidationError as error:
-                second_open = _second_open_finding(request.user, error, form)
+                second_open_asked = _asks_to_confirm_second_open(error)
+                if second_open_asked:
+                    second_open = _open_finding_on(request.user, form.cleaned_data)
                 form.add_service_error(error)
             else:
                 messages.success(
@@ -85,18 +90,22 @@ def flag(request):
         accession = request.GET.get("accession_number", "")
         form = _blank_form(accession)
     return render(
-        request, "tracker/flag.html", _panel_context(accession, form, second_open=second_open)
+        request,
+        "tracker/flag.html",
+        _panel_context(accession, form, second_open, second_open_asked),
     )
 
 
-def _second_open_finding(user, error, form):
-    """The open finding the service asks about before a second one is flagged on the exam."""
+def _asks_to_confirm_second_open(error):
     codes = [e.code for e in getattr(error, "error_dict", {}).get("accession_number", [])]
-    if "second_open_finding" not in codes:
-        return None
+    return "second_open_finding" in codes
+
+
+def _open_finding_on(user, data):
+    """The exam's open finding, if this user may see it."""
     return (
         access.visible_findings(user, Finding.objects.open())
-        .filter(exam__accession_number=form.cleaned_data["accession_number"])
+        .filter(exam__accession_number=data["accession_number"])
         .select_related("flagged_by")
         .order_by("flagged_at", "pk")
         .first()
