@@ -62,6 +62,8 @@ def test_a_call_logged_after_the_sign_out_is_kept_and_put_back_after_signing_in(
     assert not CommunicationAttempt.objects.exists()  # nothing was recorded
     kept = client.session[formstash.SESSION_KEY]
     assert kept["path"] == url and kept["user"] == radiologist.pk
+    # If nobody signs in again, the session holding it ends within the hour.
+    assert client.session.get_expiry_age() == formstash.MAX_AGE_SECONDS
     assert "csrfmiddlewaretoken" not in kept["fields"]
     login_page = client.get(response.url).content.decode()
     assert "what you typed is kept" in login_page
@@ -76,6 +78,7 @@ def test_a_call_logged_after_the_sign_out_is_kept_and_put_back_after_signing_in(
     assert "has been put back" in page.content.decode()
     assert not CommunicationAttempt.objects.exists()  # put back, not sent
     assert formstash.SESSION_KEY not in client.session
+    assert client.session.get_expire_at_browser_close()  # the site's rule again
     assert kept_fields(client.get(url)) is None  # only once
 
 
@@ -162,3 +165,15 @@ def test_odd_bodies_after_the_sign_out_never_give_a_500(clock, radiologist, body
     clock.shift(timedelta(minutes=16))
     response = client.generic("POST", url, body, content_type="application/x-www-form-urlencoded")
     assert response.status_code in (302, 400, 403)
+
+
+def test_a_form_kept_longer_than_an_hour_is_not_put_back(clock, flag, radiologist, referrer):
+    finding = flag("critical")
+    url = reverse("log_call", args=[finding.pk])
+    client = signed_in(radiologist)
+    data = call_form(finding, referrer, token(client, url))
+    clock.shift(timedelta(minutes=16))
+    client.post(url, data)
+    clock.shift(timedelta(minutes=61))
+    client.force_login(radiologist)
+    assert kept_fields(client.get(url)) is None

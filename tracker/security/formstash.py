@@ -47,6 +47,9 @@ def stash(request, user_id):
         "at": time.time(),
         "fields": fields,
     }
+    # What was typed may name a patient: the signed-out session holding it lasts an hour, not
+    # the default two weeks, if nobody signs in again (`clearsessions` then removes it).
+    request.session.set_expiry(MAX_AGE_SECONDS)
     messages.warning(
         request,
         "You were signed out after a period without activity, so the form was not sent. "
@@ -64,6 +67,7 @@ def restore(request):
     if kept is None:
         return
     del request.session[SESSION_KEY]
+    request.session.set_expiry(None)  # back to the site's rule (ends when the browser closes)
     fresh = time.time() - kept.get("at", 0) <= MAX_AGE_SECONDS
     if kept.get("user") != request.user.pk or kept.get("path") != request.path or not fresh:
         return
