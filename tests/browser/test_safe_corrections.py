@@ -210,6 +210,11 @@ def test_the_worklist_at_phone_width(page, login, screenshot, afternoon, radiolo
     box = rows.nth(0).get_by_role("link", name=re.compile("Log call")).bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
     screenshot("33-phone-worklist")
+    # Long unbroken text wraps on the finding page too.
+    rows.nth(3).get_by_role("link", name=re.compile("Incidental")).click()
+    page.get_by_role("heading", name="Timeline").wait_for()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], width
 
 
 def test_a_mistyped_identifier_is_corrected_and_the_page_says_so(

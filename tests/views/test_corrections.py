@@ -359,3 +359,21 @@ def test_an_overdue_unrouted_finding_shows_on_the_governance_board(clock, unrout
     response.force_login(governance)
     html = response.get(reverse("governance:dashboard")).content.decode()
     assert "data-unrouted" in html and "to route" in html
+
+
+def test_governance_may_void_but_not_recategorise_or_correct(clock, as_user, flag, governance):
+    finding = flag("critical")
+    client = as_user(governance)
+    page = client.get(reverse("finding", args=[finding.pk]))
+    offered = [c["correction"].key for c in page.context["corrections"]]
+    assert offered == ["cancel", "entered_in_error"]
+    data = {"category": "routine", "reason": "x"}
+    assert client.post(reverse("recategorise", args=[finding.pk]), data).status_code == 403
+    assert client.post(reverse("correct_patient", args=[finding.pk]), data).status_code == 403
+    response = client.post(
+        reverse("entered_in_error", args=[finding.pk]), {"reason": "Wrong patient: see DATIX 77."}
+    )
+    assert response.status_code == 302
+    finding.refresh_from_db()
+    assert finding.status == Status.ENTERED_IN_ERROR
+    assert finding.history.latest().history_user == governance
