@@ -123,7 +123,6 @@ def expire_session(page):
 def test_a_call_logged_after_the_session_expired_keeps_the_form(
     page, login, screenshot, afternoon, radiologist, referrer
 ):
-    # Flagged a few minutes ago: the form's "when the call happened" is shown to the minute.
     finding = flag_on(radiologist, referrer, "CT-7003", minutes_ago=3)
     login("radiologist")
     page.goto(f"/findings/{finding.pk}/call/")
