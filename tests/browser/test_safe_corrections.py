@@ -16,12 +16,20 @@ from tracker.models import CommunicationAttempt, Finding, Patient, Status
 from tracker.security.middleware import SESSION_KEY as LAST_ACTIVITY
 from tracker.services import findings as services
 
-from ..factories import ExamFactory
+from ..factories import ExamFactory, PatientFactory
 from .conftest import SCREENSHOTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PHONE = {"width": 390, "height": 844}
+PATIENTS = [
+    ("Okafor", "Grace"),
+    ("Walsh", "Niamh"),
+    ("Patel", "Ravi"),
+    ("Jones", "Eleri"),
+    ("Nowak", "Piotr"),
+    ("Begum", "Ayesha"),
+]
 
 
 @pytest.fixture
@@ -42,7 +50,11 @@ def afternoon():
 
 
 def flag_on(radiologist, referrer, accession, category="critical", minutes_ago=0, text=None):
-    exam = ExamFactory(accession_number=accession, ordering_clinician=referrer)
+    # Fixed patients, so the screenshots change only when the screens do.
+    number = int(accession.rsplit("-", 1)[1])
+    family, given = PATIENTS[number % len(PATIENTS)]
+    patient = PatientFactory(identifier=f"MRN{number:07d}", family_name=family, given_name=given)
+    exam = ExamFactory(accession_number=accession, ordering_clinician=referrer, patient=patient)
     with clock.replay_at(clock.now() - timedelta(minutes=minutes_ago)):
         return services.finding_flag(
             actor=radiologist,
