@@ -377,3 +377,14 @@ def test_governance_may_void_but_not_recategorise_or_correct(clock, as_user, fla
     finding.refresh_from_db()
     assert finding.status == Status.ENTERED_IN_ERROR
     assert finding.history.latest().history_user == governance
+
+
+def test_the_correction_pages_need_no_inline_script_or_style(clock, as_user, flag, radiologist):
+    from .test_csp_ready import assert_csp_ready
+
+    finding = flag("critical")
+    client = as_user(radiologist)
+    for name in ("cancel", "entered_in_error", "recategorise", "correct_patient", "correct_exam"):
+        response = client.get(reverse(name, args=[finding.pk]))
+        assert response.status_code == 200, name
+        assert_csp_ready(response.content.decode())
